@@ -1,0 +1,175 @@
+/**
+ * The hub registry: the node's supervisor of room actors. It spawns one actor
+ * per live room, single-flight on first use, delivers client items to it in
+ * order and in batches, and stops it `roomIdleMs` after its last member left.
+ *
+ * Close cascade: `close()` closes every room (their channels get phx_close),
+ * then stops the actor system. A room forgets itself here when it stops or
+ * crashes.
+ */
+import nact from 'nact';
+import type { ActorSystemRef, Ref } from 'nact';
+import { decideJoin } from '../src/core/join.js';
+import { countPresences } from '../src/core/presence.js';
+import { isSid } from '../src/core/sids.js';
+import { AppError } from '../src/errors.js';
+import type { Timer } from '../src/ports/clock.js';
+import type { Store } from '../src/ports/store.js';
+import { OutFrame } from '../src/protocol/codec.js';
+import { spawnHubActor } from './hub/hub-actor.js';
+import type { HubItem, HubMsg } from './hub/hub-msg.js';
+import { Room, type HubDeps } from './hub/room.js';
+
+export interface HubRegistryDeps extends HubDeps {
+  readonly store: Store;
+  readonly roomIdleMs: number;
+}
+
+/** One live room: its actor, its state and the batch being filled. */
+class LiveRoom {
+  pending: HubItem[] | null = null;
+  isBusy = false;
+  idleTimer: Timer | undefined;
+
+  constructor(
+    readonly room: Room,
+    public ref: Ref<HubMsg> | undefined,
+  ) {}
+
+  get isIdle(): boolean {
+    return this.room.seats.size === 0 && this.pending === null && !this.isBusy;
+  }
+}
+
+export class HubRegistry {
+  readonly #deps: HubRegistryDeps;
+  readonly #system: ActorSystemRef;
+  readonly #rooms = new Map<string, LiveRoom>();
+  readonly #loading = new Map<string, Promise<LiveRoom | null>>();
+  #closed = false;
+
+  constructor(deps: HubRegistryDeps) {
+    this.#deps = deps;
+    this.#system = nact.start();
+  }
+
+  /** Rooms with an actor on this node. */
+  get size(): number {
+    return this.#rooms.size;
+  }
+
+  /** Live presence counts of a room on this node (zeros when it has no actor here). */
+  counts(hubSid: string): { memberCount: number; lobbyCount: number } {
+    const live = this.#rooms.get(hubSid);
+    return live ? countPresences(live.room.presence) : { memberCount: 0, lobbyCount: 0 };
+  }
+
+  /**
+   * Delivers one client item to the room `hubSid`, starting the room's actor
+   * if needed. Items reach the actor in the order they were dispatched. A join
+   * to a room that does not exist is answered `not_found` here; other items
+   * for it are answered `unmatched topic`.
+   */
+  dispatch(hubSid: string, item: HubItem): void {
+    if (this.#closed) throw new AppError('CLOSED', 'hub registry is closed');
+    const live = this.#rooms.get(hubSid);
+    if (live) return this.#enqueue(live, item);
+    this.#load(hubSid).then(
+      (loaded) => (loaded ? this.#enqueue(loaded, item) : this.#refuse(hubSid, item)),
+      (err: unknown) => this.#refuse(hubSid, item, err),
+    );
+  }
+
+  #load(hubSid: string): Promise<LiveRoom | null> {
+    let loading = this.#loading.get(hubSid);
+    if (!loading) {
+      loading = (isSid(hubSid) ? this.#deps.store.getHub(hubSid) : Promise.resolve(undefined))
+        .then((hub) => (hub && !this.#closed ? this.#start(new Room(hub, this.#deps)) : null))
+        .finally(() => this.#loading.delete(hubSid));
+      this.#loading.set(hubSid, loading);
+    }
+    return loading;
+  }
+
+  #start(room: Room): LiveRoom {
+    const live = new LiveRoom(room, undefined);
+    live.ref = spawnHubActor(this.#system, room, {
+      batchStarted: (batch) => {
+        if (live.pending === batch.items) live.pending = null;
+        live.isBusy = true;
+      },
+      batchDone: () => {
+        live.isBusy = false;
+        this.#armIdle(live);
+      },
+      crashed: (err) => {
+        this.#deps.log.error({ err, hubSid: room.hub.hubSid }, 'hub actor crashed');
+        this.#deps.metrics.inc('hub_crashes_total');
+        this.#forget(live);
+        room.clear('errored');
+        // The batch still waiting in the mailbox dies with the actor; its joins get an answer.
+        for (const item of live.pending ?? []) this.#refuse(room.hub.hubSid, item, err);
+        live.pending = null;
+      },
+    });
+    this.#rooms.set(room.hub.hubSid, live);
+    this.#deps.log.info({ hubSid: room.hub.hubSid }, 'hub started');
+    return live;
+  }
+
+  #enqueue(live: LiveRoom, item: HubItem): void {
+    live.idleTimer?.cancel();
+    live.idleTimer = undefined;
+    if (live.pending) {
+      live.pending.push(item);
+      return;
+    }
+    live.pending = [item];
+    nact.dispatch(live.ref!, { type: 'hub/batch', items: live.pending });
+  }
+
+  #refuse(hubSid: string, item: HubItem, err?: unknown): void {
+    const topic = `hub:${hubSid}`;
+    if (err !== undefined) this.#deps.log.error({ err, hubSid }, 'hub load failed');
+    if (item.type === 'hub/leave') return;
+    if (item.type === 'hub/event') {
+      item.conn.send(OutFrame.reply(item.frame.joinRef, item.frame.ref, topic, 'error', { reason: 'unmatched topic' }));
+      return;
+    }
+    const decision = err === undefined ? decideJoin(undefined, item.conn.sessionId, item.params) : null;
+    const reply = decision && !decision.ok ? new AppError(decision.code, decision.message) : new AppError('JOIN_CRASHED', 'join failed on the server');
+    item.conn.send(OutFrame.reply(item.joinRef, item.ref, topic, 'error', reply.toReply()));
+    item.conn.endChannel(topic, item.joinRef, 'refused');
+  }
+
+  #armIdle(live: LiveRoom): void {
+    if (!live.isIdle || live.idleTimer || this.#closed) return;
+    live.idleTimer = this.#deps.clock.setTimeout(() => {
+      live.idleTimer = undefined;
+      if (live.isIdle) this.#stop(live);
+    }, this.#deps.roomIdleMs);
+  }
+
+  #forget(live: LiveRoom): void {
+    live.idleTimer?.cancel();
+    if (this.#rooms.get(live.room.hub.hubSid) === live) this.#rooms.delete(live.room.hub.hubSid);
+  }
+
+  #stop(live: LiveRoom): void {
+    this.#forget(live);
+    if (live.ref) nact.stop(live.ref);
+    this.#deps.log.info({ hubSid: live.room.hub.hubSid }, 'hub stopped');
+  }
+
+  /** Ends every room's channels with phx_close and stops all actors. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled(this.#loading.values());
+    for (const live of [...this.#rooms.values()]) {
+      live.room.clear('closed');
+      this.#stop(live);
+    }
+    nact.stop(this.#system);
+  }
+}

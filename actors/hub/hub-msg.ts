@@ -1,0 +1,39 @@
+/**
+ * Messages of the hub (room) actor. Sockets hand the registry one item per
+ * client frame; the registry delivers them to the actor in batches, in order.
+ */
+import type { InFrame, Payload } from '../../src/protocol/frames.js';
+import type { ChannelConn } from '../channel-conn.js';
+
+/** A client asks to join. A join from a socket already in the room replaces its earlier one. */
+export interface HubJoin {
+  readonly type: 'hub/join';
+  readonly conn: ChannelConn;
+  readonly joinRef: string | null;
+  readonly ref: string | null;
+  readonly params: Payload;
+}
+
+/** A client leaves: with `ref` after phx_leave (reply ok, then phx_close); with null when its socket closed. */
+export interface HubLeave {
+  readonly type: 'hub/leave';
+  readonly conn: ChannelConn;
+  readonly ref: string | null;
+}
+
+/** Any other client event on the topic. */
+export interface HubEvent {
+  readonly type: 'hub/event';
+  readonly conn: ChannelConn;
+  readonly frame: InFrame;
+}
+
+export type HubItem = HubJoin | HubLeave | HubEvent;
+
+/** The one nact message: every item that arrived since the previous batch started. */
+export interface HubBatch {
+  readonly type: 'hub/batch';
+  readonly items: HubItem[];
+}
+
+export type HubMsg = HubBatch;

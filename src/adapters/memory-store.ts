@@ -1,0 +1,29 @@
+import type { Hub } from '../core/hub.js';
+import { AppError } from '../errors.js';
+import type { Store } from '../ports/store.js';
+
+/** Rooms in a Map: nothing survives the process. See ports/store.ts for the semantics. */
+export class MemoryStore implements Store {
+  readonly #hubs = new Map<string, Hub>();
+  #closed = false;
+
+  #check(): void {
+    if (this.#closed) throw new AppError('CLOSED', 'store is closed');
+  }
+
+  async createHub(hub: Hub): Promise<void> {
+    this.#check();
+    if (this.#hubs.has(hub.hubSid)) throw new AppError('BAD_REQUEST', `hub ${hub.hubSid} already exists`);
+    this.#hubs.set(hub.hubSid, structuredClone(hub));
+  }
+
+  async getHub(hubSid: string): Promise<Hub | undefined> {
+    this.#check();
+    const hub = this.#hubs.get(hubSid);
+    return hub ? structuredClone(hub) : undefined;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The one configuration schema. It is read from the environment once, in
+ * `loadConfig`, validated with ajv, deep-frozen and passed down. Invalid
+ * configuration fails at boot with every error listed.
+ */
+import { Ajv } from 'ajv';
+import type { FromSchema } from 'json-schema-to-ts';
+import { AppError } from './errors.js';
+
+export const configSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    host: { type: 'string', minLength: 1, default: '127.0.0.1', description: 'Interface to listen on.' },
+    port: { type: 'integer', minimum: 0, maximum: 65535, default: 4000, description: 'HTTP and websocket port (0 picks a free one).' },
+    dataDir: { type: 'string', minLength: 1, default: './data', description: 'Where the node keeps its secret and keys.' },
+    secret: { type: 'string', minLength: 32, description: 'Signs session tokens; generated and kept in the data dir when unset.' },
+    publicUrl: { type: 'string', pattern: '^https?://[^\\s/]+(/[^\\s]*)?$', description: 'Base URL used in room links; defaults to http://host:port.' },
+    logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+    maxFrameBytes: { type: 'integer', minimum: 1024, maximum: 16777216, default: 65536, description: 'Largest websocket frame accepted; larger frames close the socket with 1009.' },
+    ratePerSec: { type: 'number', exclusiveMinimum: 0, default: 100, description: 'Sustained inbound frames per second per socket.' },
+    rateBurst: { type: 'integer', minimum: 1, default: 200, description: 'Inbound frames a socket may send at once above the sustained rate.' },
+    idleTimeoutMs: { type: 'integer', minimum: 100, default: 60000, description: 'A socket that sends nothing for this long is closed (Phoenix: 60 s).' },
+    roomIdleMs: { type: 'integer', minimum: 0, default: 30000, description: 'A room actor stops this long after its last member leaves.' },
+    socketBufferBytes: { type: 'integer', minimum: 1024, default: 1048576, description: 'Above this many queued bytes a socket stops receiving unreliable traffic (nafr, um).' },
+    socketBufferMaxBytes: { type: 'integer', minimum: 1024, default: 8388608, description: 'Above this many queued bytes a socket is closed with 1013.' },
+    defaultRoomSize: { type: 'integer', minimum: 1, default: 24 },
+    maxRoomSize: { type: 'integer', minimum: 1, default: 50 },
+    permissiveRooms: { type: 'boolean', default: false, description: 'New rooms let members spawn, draw, pin and fly (Reticulum features|permissive_rooms).' },
+  },
+  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'defaultRoomSize', 'maxRoomSize', 'permissiveRooms'],
+} as const;
+
+export type Config = Readonly<FromSchema<typeof configSchema>>;
+type ConfigKey = keyof typeof configSchema.properties;
+
+/** Environment variable for each config key. */
+export const configEnv: Readonly<Record<ConfigKey, string>> = {
+  host: 'HUBMESH_HOST',
+  port: 'HUBMESH_PORT',
+  dataDir: 'HUBMESH_DATA_DIR',
+  secret: 'HUBMESH_SECRET',
+  publicUrl: 'HUBMESH_PUBLIC_URL',
+  logLevel: 'HUBMESH_LOG_LEVEL',
+  maxFrameBytes: 'HUBMESH_MAX_FRAME_BYTES',
+  ratePerSec: 'HUBMESH_RATE_PER_SEC',
+  rateBurst: 'HUBMESH_RATE_BURST',
+  idleTimeoutMs: 'HUBMESH_IDLE_TIMEOUT_MS',
+  roomIdleMs: 'HUBMESH_ROOM_IDLE_MS',
+  socketBufferBytes: 'HUBMESH_SOCKET_BUFFER_BYTES',
+  socketBufferMaxBytes: 'HUBMESH_SOCKET_BUFFER_MAX_BYTES',
+  defaultRoomSize: 'HUBMESH_DEFAULT_ROOM_SIZE',
+  maxRoomSize: 'HUBMESH_MAX_ROOM_SIZE',
+  permissiveRooms: 'HUBMESH_PERMISSIVE_ROOMS',
+};
+
+/** HUBMESH_* variables that belong to tooling, not to the server. */
+const toolingEnv = new Set(['HUBMESH_REQUIRE_SERVICES']);
+
+const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, removeAdditional: false });
+const validate = ajv.compile(configSchema);
+
+/**
+ * Reads the configuration from `env` (normally `process.env`), then applies
+ * `overrides` (command-line flags). Throws AppError('CONFIG_INVALID') listing
+ * every problem, each named by its environment variable.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>, overrides: Partial<Record<ConfigKey, unknown>> = {}): Config {
+  const raw: Record<string, unknown> = {};
+  const keyByEnv = new Map(Object.entries(configEnv).map(([k, v]) => [v, k]));
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith('HUBMESH_') || value === undefined || toolingEnv.has(name)) continue;
+    raw[keyByEnv.get(name) ?? name] = value;
+  }
+  for (const [key, value] of Object.entries(overrides)) if (value !== undefined) raw[key] = value;
+
+  const problems: string[] = [];
+  if (!validate(raw)) {
+    for (const e of validate.errors ?? []) {
+      const key = e.instancePath.slice(1) || String(e.params['additionalProperty'] ?? e.params['missingProperty'] ?? '');
+      const name = configEnv[key as ConfigKey] ?? key;
+      problems.push(e.keyword === 'additionalProperties' ? `${name} is not a known setting` : `${name} ${e.message ?? 'is invalid'}`);
+    }
+  } else {
+    const c = raw as Config;
+    if (c.socketBufferMaxBytes < c.socketBufferBytes) problems.push(`${configEnv.socketBufferMaxBytes} must be >= ${configEnv.socketBufferBytes}`);
+    if (c.defaultRoomSize > c.maxRoomSize) problems.push(`${configEnv.defaultRoomSize} must be <= ${configEnv.maxRoomSize}`);
+  }
+  if (problems.length > 0) {
+    throw new AppError('CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } });
+  }
+  return Object.freeze(raw as Config);
+}
+
+/** The settings table for the README and `hubmesh serve --help`. */
+export function describeConfig(): { env: string; default: string; description: string }[] {
+  return Object.entries(configSchema.properties).map(([key, prop]) => ({
+    env: configEnv[key as ConfigKey],
+    default: 'default' in prop ? String(prop.default) : '(none)',
+    description: 'description' in prop ? prop.description : '',
+  }));
+}

@@ -1,0 +1,39 @@
+/**
+ * The join decision for `hub:<sid>` (parity 2.4), for what exists so far:
+ * a room that is missing or closed is refused with Reticulum's reasons;
+ * otherwise the member starts in the lobby as an anonymous guest.
+ */
+import type { ErrorCodeName } from '../errors.js';
+import type { Payload } from '../protocol/frames.js';
+import { isPayload } from '../protocol/codec.js';
+import type { Hub } from './hub.js';
+import type { Member } from './member.js';
+import { guestPermissions } from './permissions.js';
+
+export type JoinDecision =
+  | { readonly ok: true; readonly member: Member }
+  | { readonly ok: false; readonly code: ErrorCodeName; readonly message: string };
+
+/** Decides a join. `params` is the client's join payload, untrusted. */
+export function decideJoin(hub: Hub | undefined, sessionId: string, params: Payload): JoinDecision {
+  // Parity: RetWeb.HubChannel.join/3 (hub lookup), join_with_hub (entry_mode: :deny)
+  if (!hub) return { ok: false, code: 'HUB_NOT_FOUND', message: 'No such Hub' };
+  if (hub.entryMode === 'deny') return { ok: false, code: 'HUB_CLOSED', message: 'Hub no longer accessible' };
+  const { profile, context } = params;
+  // Reticulum crashes the join without these; we say what is missing instead.
+  if (!isPayload(profile) || !isPayload(context)) {
+    return { ok: false, code: 'BAD_REQUEST', message: 'join params need a profile object and a context object' };
+  }
+  return {
+    ok: true,
+    member: {
+      sessionId,
+      presence: 'lobby',
+      profile,
+      context,
+      roles: { owner: false, creator: false, signed_in: false },
+      permissions: guestPermissions(hub),
+      flags: {},
+    },
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * The error catalogue: one stable code per expected failure, with the HTTP
+ * status it maps to and the reason string that goes on the wire. Reasons that
+ * Reticulum already sends keep Reticulum's spelling, because the Hubs client
+ * matches on them (parity 2.4).
+ */
+export const ErrorCode = {
+  HUB_NOT_FOUND: { http: 404, reason: 'not_found' },
+  HUB_CLOSED: { http: 410, reason: 'closed' },
+  JOIN_DENIED: { http: 403, reason: 'join_denied' },
+  OAUTH_REQUIRED: { http: 401, reason: 'oauth_required' },
+  JOIN_CRASHED: { http: 500, reason: 'join crashed' },
+  UNMATCHED_TOPIC: { http: 404, reason: 'unmatched topic' },
+  TIMEOUT: { http: 504, reason: 'timeout' },
+  BAD_REQUEST: { http: 422, reason: 'bad_request' },
+  UNKNOWN_EVENT: { http: 400, reason: 'unknown_event' },
+  NOT_IMPLEMENTED: { http: 501, reason: 'not_implemented' },
+  UNAUTHORIZED: { http: 403, reason: 'unauthorized' },
+  RATE_LIMITED: { http: 429, reason: 'rate_limited' },
+  PAYLOAD_TOO_LARGE: { http: 413, reason: 'payload_too_large' },
+  UNSUPPORTED_BINARY: { http: 415, reason: 'binary_not_supported' },
+  CONFIG_INVALID: { http: 500, reason: 'config_invalid' },
+  CLOSED: { http: 503, reason: 'server_closed' },
+  DRAINING: { http: 503, reason: 'draining' },
+  INTERNAL: { http: 500, reason: 'internal' },
+} as const satisfies Record<string, { http: number; reason: string }>;
+
+export type ErrorCodeName = keyof typeof ErrorCode;
+
+/** An expected failure with a catalogued code. Lower-level causes go in `cause`. */
+export class AppError extends Error {
+  override readonly name = 'AppError';
+  readonly details: object | undefined;
+
+  constructor(
+    readonly code: ErrorCodeName,
+    message: string,
+    opts?: ErrorOptions & { details?: object },
+  ) {
+    super(message, opts);
+    this.details = opts?.details;
+  }
+
+  get http(): number {
+    return ErrorCode[this.code].http;
+  }
+
+  get reason(): string {
+    return ErrorCode[this.code].reason;
+  }
+
+  /** The Reticulum error-reply shape: `{reason, message, ...details}`. */
+  toReply(): Record<string, unknown> {
+    return { reason: this.reason, message: this.message, ...this.details };
+  }
+}
+
+/** Maps anything thrown to an AppError; unknown errors become INTERNAL with the original as cause. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  return new AppError('INTERNAL', 'internal error', { cause: err });
+}

@@ -1,0 +1,54 @@
+/**
+ * The shared link `/<sid>[/<slug>]` (parity 4.9, 6): a minimal page naming
+ * the room until the web client lands. Only the first segment matters; an
+ * unknown sid is 404. HEAD answers with a correct Date header, which Hubs
+ * uses as its server clock (parity 2.11).
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Hub } from '../core/hub.js';
+import { isSid } from '../core/sids.js';
+import type { Store } from '../ports/store.js';
+
+export interface PageOptions {
+  readonly store: Store;
+  baseUrl(): string;
+}
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+
+function renderRoom(hub: Hub, baseUrl: string): string {
+  const name = escapeHtml(hub.name);
+  const host = escapeHtml(new URL(baseUrl).host);
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="ret:phx_host" content="${host}">
+<title>${name} | hubmesh</title>
+</head>
+<body>
+<main>
+<h1>${name}</h1>
+<p>This is the hubmesh room <code>${escapeHtml(hub.hubSid)}</code>. Clients join it on the channel <code>hub:${escapeHtml(hub.hubSid)}</code> at <code>/socket/websocket</code>.</p>
+</main>
+</body>
+</html>
+`;
+}
+
+function notFound(reply: FastifyReply): FastifyReply {
+  return reply.status(404).type('text/html; charset=utf-8').send('<!doctype html><title>Room not found</title><h1>Room not found</h1><p>bad Room ID</p>\n');
+}
+
+export async function pageRoutes(app: FastifyInstance, opts: PageOptions): Promise<void> {
+  const handler = async (req: { params: { sid: string } }, reply: FastifyReply) => {
+    const { sid } = req.params;
+    const hub = isSid(sid) ? await opts.store.getHub(sid) : undefined;
+    if (!hub) return notFound(reply);
+    return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(renderRoom(hub, opts.baseUrl()));
+  };
+  app.get<{ Params: { sid: string } }>('/:sid', handler);
+  app.get<{ Params: { sid: string; slug: string } }>('/:sid/:slug', handler);
+}

@@ -1,0 +1,145 @@
+/**
+ * The composition root: config -> adapters -> actors -> http/ws, and the
+ * ordered shutdown of STYLE section 7. Only this file chooses adapters.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import pino, { type Logger } from 'pino';
+import { HubRegistry } from '../actors/hub-registry.js';
+import { JoseTokens } from './adapters/jose-tokens.js';
+import { MemoryMetrics } from './adapters/memory-metrics.js';
+import { MemoryStore } from './adapters/memory-store.js';
+import { SystemClock } from './adapters/system-clock.js';
+import type { Config } from './config.js';
+import { installErrorHandler } from './http/errors.js';
+import { healthRoutes } from './http/health.js';
+import { hubRoutes } from './http/hubs.js';
+import { metaRoutes } from './http/meta.js';
+import { pageRoutes } from './http/page.js';
+import type { Clock } from './ports/clock.js';
+import type { Metrics } from './ports/metrics.js';
+import type { Store } from './ports/store.js';
+import { loadSecrets } from './secrets.js';
+import { SocketServer } from './ws/socket-server.js';
+
+/** The package version, from package.json beside src/ (or beside dist/ when built). */
+function readVersion(): string {
+  for (const rel of ['../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'hubmesh' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not at this depth
+    }
+  }
+  return '0.0.0';
+}
+
+export const VERSION = readVersion();
+
+/** Adapters a caller may supply instead of the embedded defaults. */
+export interface NodeAdapters {
+  readonly clock?: Clock;
+  readonly store?: Store;
+  readonly metrics?: Metrics;
+  readonly logger?: Logger;
+}
+
+export interface HubmeshNode {
+  /** The base URL the node listens on, e.g. `http://127.0.0.1:4000`. */
+  readonly url: string;
+  readonly app: FastifyInstance;
+  readonly registry: HubRegistry;
+  readonly sockets: SocketServer;
+  readonly metrics: Metrics;
+  /** Ordered shutdown; idempotent. */
+  close(): Promise<void>;
+}
+
+function createLogger(config: Config): Logger {
+  return pino({
+    level: config.logLevel,
+    redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.token', '*.session_token', '*.perms_token'], censor: '[redacted]' },
+  });
+}
+
+/** Builds a node from `config`, listens, and returns it. */
+export async function startNode(config: Config, adapters: NodeAdapters = {}): Promise<HubmeshNode> {
+  const log = adapters.logger ?? createLogger(config);
+  const clock = adapters.clock ?? new SystemClock();
+  const metrics = adapters.metrics ?? new MemoryMetrics();
+  const store = adapters.store ?? new MemoryStore();
+  const secrets = await loadSecrets(config.dataDir, config.secret);
+  const tokens = new JoseTokens(secrets.secret, secrets.permsKeyPem);
+
+  let baseUrl = config.publicUrl?.replace(/\/+$/, '') ?? `http://${config.host}:${config.port}`;
+  const nodePrefix = randomBytes(6).toString('base64url');
+  let nextRef = 0;
+  const registry = new HubRegistry({
+    store,
+    clock,
+    metrics,
+    tokens,
+    log: log.child({ component: 'hubs' }),
+    roomIdleMs: config.roomIdleMs,
+    makeRef: () => `${nodePrefix}${(nextRef++).toString(36)}`,
+    baseUrl: () => baseUrl,
+  });
+  const sockets = new SocketServer({
+    clock,
+    metrics,
+    tokens,
+    log: log.child({ component: 'sockets' }),
+    maxFrameBytes: config.maxFrameBytes,
+    idleTimeoutMs: config.idleTimeoutMs,
+    rateLimit: { perSec: config.ratePerSec, burst: config.rateBurst },
+    socketBufferBytes: config.socketBufferBytes,
+    socketBufferMaxBytes: config.socketBufferMaxBytes,
+    dispatch: (hubSid, item) => registry.dispatch(hubSid, item),
+  });
+
+  let isReady = false;
+  const app = Fastify({
+    loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+  });
+  installErrorHandler(app);
+  await app.register(healthRoutes, { isReady: () => isReady });
+  await app.register(metaRoutes, { version: VERSION, pool: 'hubmesh', baseUrl: () => baseUrl });
+  await app.register(hubRoutes, {
+    store,
+    defaultRoomSize: config.defaultRoomSize,
+    maxRoomSize: config.maxRoomSize,
+    permissiveRooms: config.permissiveRooms,
+    baseUrl: () => baseUrl,
+    counts: (sid) => registry.counts(sid),
+  });
+  await app.register(pageRoutes, { store, baseUrl: () => baseUrl });
+  sockets.attach(app.server);
+
+  await app.listen({ host: config.host, port: config.port });
+  const { port } = app.server.address() as AddressInfo;
+  if (config.publicUrl === undefined) baseUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  isReady = true;
+  log.info({ url: baseUrl, version: VERSION }, 'hubmesh listening');
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      isReady = false;
+      log.info('shutting down');
+      // 1. stop accepting, 2. close client sockets with 1001
+      const httpClosed = app.close();
+      await sockets.close();
+      await httpClosed;
+      // 3. stop room actors
+      await registry.close();
+      // 4. (bus) 5. store
+      await store.close();
+      log.info('shut down');
+    })());
+
+  return { get url() { return baseUrl; }, app, registry, sockets, metrics, close };
+}

@@ -1,0 +1,206 @@
+/**
+ * One client websocket speaking Phoenix Channels: decodes each frame once,
+ * applies the rate limit, multiplexes topics (heartbeat, phx_join,
+ * phx_leave, unmatched topics) and hands hub items to the registry. Outbound
+ * frames queue here and are written corked once per event-loop turn.
+ *
+ * Close cascade: closing the socket leaves every joined channel (the rooms
+ * broadcast presence leaves) and removes the connection from its server.
+ */
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import type { RawData, WebSocket } from 'ws';
+import type { ChannelConn } from '../../actors/channel-conn.js';
+import type { HubItem } from '../../actors/hub/hub-msg.js';
+import { isFlooding, newBucket, takeToken, type RateBucket, type RateLimit } from '../core/rate-limit.js';
+import { ErrorCode, type ErrorCodeName } from '../errors.js';
+import type { Clock } from '../ports/clock.js';
+import type { Metrics } from '../ports/metrics.js';
+import { decodeText, OutFrame, peekBinaryPush } from '../protocol/codec.js';
+import { CloseCode, PHOENIX_TOPIC, PhxEvent, type InFrame, type WireVersion } from '../protocol/frames.js';
+import type { Flushable, FlushScheduler } from './flush.js';
+import { frameText } from './ws-frame.js';
+
+export interface ConnectionDeps {
+  readonly clock: Clock;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly scheduler: FlushScheduler;
+  readonly rateLimit: RateLimit;
+  readonly socketBufferBytes: number;
+  readonly socketBufferMaxBytes: number;
+  /** Routes a hub item to the room `hubSid`. */
+  dispatch(hubSid: string, item: HubItem): void;
+  /** Called once, when the socket has closed. */
+  closed(conn: PhxConnection): void;
+}
+
+const HUB_PREFIX = 'hub:';
+
+export class PhxConnection implements ChannelConn, Flushable {
+  /** topic -> join_ref of the live channel. */
+  readonly #channels = new Map<string, string | null>();
+  readonly #bucket: RateBucket;
+  #queue: Buffer[] = [];
+  #queuedBytes = 0;
+  #isOpen = true;
+  lastSeenMs: number;
+
+  constructor(
+    readonly connId: string,
+    readonly sessionId: string,
+    readonly sessionToken: string,
+    readonly vsn: WireVersion,
+    readonly ws: WebSocket,
+    readonly socket: Duplex,
+    readonly deps: ConnectionDeps,
+  ) {
+    this.lastSeenMs = deps.clock.now();
+    this.#bucket = newBucket(deps.rateLimit, this.lastSeenMs);
+    ws.on('message', (data, isBinary) => this.#onMessage(data, isBinary));
+    ws.on('ping', () => {
+      this.lastSeenMs = deps.clock.now();
+    });
+    ws.on('error', (err: Error & { code?: string }) => {
+      deps.metrics.inc('ws_errors_total', { code: err.code ?? 'unknown' });
+      deps.log.debug({ connId, code: err.code }, 'socket error');
+    });
+    ws.on('close', () => this.#onClose());
+  }
+
+  get isOpen(): boolean {
+    return this.#isOpen;
+  }
+
+  /** Topics this socket has joined (or is joining). */
+  get topics(): string[] {
+    return [...this.#channels.keys()];
+  }
+
+  send(frame: OutFrame): void {
+    if (!this.#isOpen) return;
+    if (frame.isDroppable && this.#backlog() > this.deps.socketBufferBytes) {
+      this.deps.metrics.inc('ws_dropped_total', { reason: 'slow_consumer' });
+      return;
+    }
+    const bytes = frameText(frame.bytes(this.vsn));
+    this.#queue.push(bytes);
+    this.#queuedBytes += bytes.length;
+    if (this.#backlog() > this.deps.socketBufferMaxBytes) {
+      this.deps.metrics.inc('ws_closed_total', { reason: 'slow_consumer' });
+      this.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
+      return;
+    }
+    this.deps.scheduler.mark(this);
+  }
+
+  flush(): void {
+    const queue = this.#queue;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    if (!this.#isOpen || queue.length === 0) return;
+    this.socket.cork();
+    for (const bytes of queue) this.socket.write(bytes);
+    this.socket.uncork();
+    this.deps.metrics.inc('ws_frames_out_total', undefined, queue.length);
+  }
+
+  endChannel(topic: string, joinRef: string | null, how: 'refused' | 'closed' | 'errored'): void {
+    if (this.#channels.has(topic) && this.#channels.get(topic) !== joinRef) return;
+    this.#channels.delete(topic);
+    if (how === 'closed') this.send(new OutFrame(joinRef, joinRef, topic, PhxEvent.CLOSE, {}));
+    if (how === 'errored') this.send(new OutFrame(joinRef, joinRef, topic, PhxEvent.ERROR, {}));
+  }
+
+  /** Starts the closing handshake; the socket stops sending at once. Idempotent. */
+  close(code: number, reason: string): void {
+    if (!this.#isOpen) return;
+    this.flush();
+    this.#isOpen = false;
+    this.ws.close(code, reason);
+  }
+
+  #backlog(): number {
+    return this.#queuedBytes + this.socket.writableLength;
+  }
+
+  #reply(joinRef: string | null, ref: string | null, topic: string, code: ErrorCodeName, message: string): void {
+    this.deps.metrics.inc('ws_refused_total', { reason: ErrorCode[code].reason });
+    this.send(OutFrame.reply(joinRef, ref, topic, 'error', { reason: ErrorCode[code].reason, message }));
+  }
+
+  #onMessage(data: RawData, isBinary: boolean): void {
+    if (!this.#isOpen) return;
+    this.lastSeenMs = this.deps.clock.now();
+    this.deps.metrics.inc('ws_frames_in_total');
+    const isAllowed = takeToken(this.#bucket, this.deps.rateLimit, this.lastSeenMs);
+    if (!isAllowed && isFlooding(this.#bucket, this.deps.rateLimit)) {
+      this.deps.metrics.inc('ws_closed_total', { reason: 'rate_limited' });
+      this.close(CloseCode.RATE_LIMITED, 'rate limit exceeded');
+      return;
+    }
+    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    if (isBinary) return this.#onBinary(bytes);
+    const decoded = decodeText(bytes.toString('utf8'), this.vsn);
+    if (!decoded.ok) {
+      if (decoded.topic === null) {
+        this.deps.metrics.inc('ws_closed_total', { reason: 'malformed_frame' });
+        this.close(CloseCode.MALFORMED_FRAME, 'malformed frame');
+        return;
+      }
+      return this.#reply(decoded.joinRef, decoded.ref, decoded.topic, 'BAD_REQUEST', decoded.reason);
+    }
+    const { frame } = decoded;
+    if (!isAllowed) return this.#reply(frame.joinRef, frame.ref, frame.topic, 'RATE_LIMITED', 'too many messages; slow down');
+    this.#route(frame);
+  }
+
+  #onBinary(bytes: Buffer): void {
+    const push = peekBinaryPush(bytes);
+    if (!push) {
+      this.deps.metrics.inc('ws_closed_total', { reason: 'binary' });
+      this.close(CloseCode.UNSUPPORTED_DATA, 'binary frames are not supported');
+      return;
+    }
+    this.#reply(push.joinRef, push.ref, push.topic, 'UNSUPPORTED_BINARY', 'binary payloads are not supported; send JSON text frames');
+  }
+
+  #route(frame: InFrame): void {
+    const { topic, event, joinRef, ref } = frame;
+    if (topic === PHOENIX_TOPIC) {
+      if (event === PhxEvent.HEARTBEAT) return this.send(OutFrame.reply(null, ref, topic, 'ok', {}));
+      return this.#reply(joinRef, ref, topic, 'UNMATCHED_TOPIC', 'the phoenix topic only takes heartbeats');
+    }
+    if (event === PhxEvent.JOIN) return this.#join(frame);
+    if (event === PhxEvent.LEAVE) {
+      if (!this.#channels.has(topic)) return this.send(OutFrame.reply(joinRef, ref, topic, 'ok', {}));
+      this.#channels.delete(topic);
+      return this.deps.dispatch(topic.slice(HUB_PREFIX.length), { type: 'hub/leave', conn: this, ref });
+    }
+    if (!this.#channels.has(topic)) return this.#reply(joinRef, ref, topic, 'UNMATCHED_TOPIC', `not joined to ${topic.slice(0, 64)}`);
+    this.deps.dispatch(topic.slice(HUB_PREFIX.length), { type: 'hub/event', conn: this, frame });
+  }
+
+  #join(frame: InFrame): void {
+    const { topic, joinRef, ref, payload } = frame;
+    if (!topic.startsWith(HUB_PREFIX)) return this.#reply(joinRef, ref, topic, 'UNMATCHED_TOPIC', `no channel serves ${topic.slice(0, 64)}`);
+    if (this.#channels.has(topic)) {
+      // Parity: Phoenix.Socket closes the existing channel for a duplicate join.
+      const old = this.#channels.get(topic) ?? null;
+      this.send(new OutFrame(old, old, topic, PhxEvent.CLOSE, {}));
+    }
+    this.#channels.set(topic, joinRef);
+    this.deps.dispatch(topic.slice(HUB_PREFIX.length), { type: 'hub/join', conn: this, joinRef, ref, params: payload });
+  }
+
+  #onClose(): void {
+    this.#isOpen = false;
+    this.#queue = [];
+    this.#queuedBytes = 0;
+    for (const topic of this.#channels.keys()) {
+      this.deps.dispatch(topic.slice(HUB_PREFIX.length), { type: 'hub/leave', conn: this, ref: null });
+    }
+    this.#channels.clear();
+    this.deps.closed(this);
+  }
+}

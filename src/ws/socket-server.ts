@@ -1,0 +1,164 @@
+/**
+ * The websocket endpoint `/socket/websocket` (parity 1.1, 2.1): picks the
+ * serializer from `vsn`, restores or mints the session identity from
+ * `session_token`, closes sockets idle past `idleTimeoutMs`, and can
+ * disconnect every socket of one session (kick uses it).
+ *
+ * Close cascade: `close()` stops accepting upgrades, closes every socket with
+ * 1001 and waits for them (terminating stragglers), then stops the idle sweep.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { HubItem } from '../../actors/hub/hub-msg.js';
+import type { RateLimit } from '../core/rate-limit.js';
+import { AppError } from '../errors.js';
+import type { Clock, Timer } from '../ports/clock.js';
+import type { Metrics } from '../ports/metrics.js';
+import type { Tokens } from '../ports/tokens.js';
+import { wireVersionFromVsn } from '../protocol/codec.js';
+import { CloseCode, type WireVersion } from '../protocol/frames.js';
+import { PhxConnection } from './connection.js';
+import { FlushScheduler } from './flush.js';
+
+export const SOCKET_PATH = '/socket/websocket';
+const CLOSE_GRACE_MS = 2000;
+
+export interface SocketServerDeps {
+  readonly clock: Clock;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly tokens: Tokens;
+  readonly maxFrameBytes: number;
+  readonly idleTimeoutMs: number;
+  readonly rateLimit: RateLimit;
+  readonly socketBufferBytes: number;
+  readonly socketBufferMaxBytes: number;
+  dispatch(hubSid: string, item: HubItem): void;
+}
+
+function refuseUpgrade(socket: Duplex, status: number, text: string): void {
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+}
+
+export class SocketServer {
+  readonly #deps: SocketServerDeps;
+  readonly #wss: WebSocketServer;
+  readonly #scheduler = new FlushScheduler();
+  readonly #sessions = new Map<string, Set<PhxConnection>>();
+  readonly #conns = new Set<PhxConnection>();
+  readonly #sweep: Timer;
+  #nextConnId = 0;
+  #isClosing = false;
+
+  constructor(deps: SocketServerDeps) {
+    this.#deps = deps;
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
+    const sweepMs = Math.max(50, Math.min(5000, Math.floor(deps.idleTimeoutMs / 4)));
+    this.#sweep = deps.clock.setInterval(() => this.#closeIdle(), sweepMs);
+  }
+
+  /** Serves upgrades on `server`. */
+  attach(server: Server): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      this.#onUpgrade(req, socket, head).catch((err: unknown) => {
+        this.#deps.log.error({ err }, 'upgrade failed');
+        socket.destroy();
+      });
+    });
+  }
+
+  get connectionCount(): number {
+    return this.#conns.size;
+  }
+
+  /** Closes every socket of `sessionId` (Phoenix's `disconnect` to `session:<id>`). Resolves to how many there were. */
+  disconnectSession(sessionId: string, code: number = CloseCode.NORMAL, reason = 'disconnected'): number {
+    const conns = [...(this.#sessions.get(sessionId) ?? [])];
+    for (const conn of conns) conn.close(code, reason);
+    return conns.length;
+  }
+
+  async #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (this.#isClosing) return refuseUpgrade(socket, 503, 'Service Unavailable');
+    if (url.pathname !== SOCKET_PATH) return refuseUpgrade(socket, 404, 'Not Found');
+    const vsn = wireVersionFromVsn(url.searchParams.get('vsn'));
+    if (vsn === null) return refuseUpgrade(socket, 400, 'Bad Request');
+    socket.on('error', () => socket.destroy());
+
+    const supplied = url.searchParams.get('session_token');
+    const restored = supplied ? await this.#deps.tokens.verifySessionToken(supplied) : null;
+    const sessionId = restored ?? randomUUID();
+    const sessionToken = await this.#deps.tokens.signSessionToken(sessionId);
+    if (socket.destroyed || this.#isClosing) return void socket.destroy();
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, socket, vsn, sessionId, sessionToken));
+  }
+
+  #accept(ws: WebSocket, socket: Duplex, vsn: WireVersion, sessionId: string, sessionToken: string): void {
+    const connId = `c${(this.#nextConnId++).toString(36)}`;
+    const conn = new PhxConnection(connId, sessionId, sessionToken, vsn, ws, socket, {
+      clock: this.#deps.clock,
+      metrics: this.#deps.metrics,
+      log: this.#deps.log,
+      scheduler: this.#scheduler,
+      rateLimit: this.#deps.rateLimit,
+      socketBufferBytes: this.#deps.socketBufferBytes,
+      socketBufferMaxBytes: this.#deps.socketBufferMaxBytes,
+      dispatch: (hubSid, item) => this.#dispatch(hubSid, item),
+      closed: (c) => this.#forget(c),
+    });
+    this.#conns.add(conn);
+    let session = this.#sessions.get(sessionId);
+    if (!session) this.#sessions.set(sessionId, (session = new Set()));
+    session.add(conn);
+    this.#deps.metrics.inc('ws_connects_total');
+    this.#deps.log.debug({ connId, sessionId }, 'socket connected');
+  }
+
+  #dispatch(hubSid: string, item: HubItem): void {
+    try {
+      this.#deps.dispatch(hubSid, item);
+    } catch (err) {
+      // Leaves that race shutdown have nowhere to go; anything else is a bug.
+      if (!(err instanceof AppError && err.code === 'CLOSED')) throw err;
+    }
+  }
+
+  #forget(conn: PhxConnection): void {
+    this.#conns.delete(conn);
+    const session = this.#sessions.get(conn.sessionId);
+    session?.delete(conn);
+    if (session?.size === 0) this.#sessions.delete(conn.sessionId);
+    this.#deps.log.debug({ connId: conn.connId, sessionId: conn.sessionId }, 'socket closed');
+  }
+
+  #closeIdle(): void {
+    const cutoff = this.#deps.clock.now() - this.#deps.idleTimeoutMs;
+    for (const conn of this.#conns) {
+      if (conn.lastSeenMs >= cutoff) continue;
+      this.#deps.metrics.inc('ws_closed_total', { reason: 'idle' });
+      conn.close(CloseCode.NORMAL, 'idle timeout');
+    }
+  }
+
+  /** Stops accepting and closes every socket with 1001. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#isClosing) return;
+    this.#isClosing = true;
+    this.#sweep.cancel();
+    const conns = [...this.#conns];
+    const closed = conns.map((c) => new Promise<void>((resolve) => (c.ws.readyState === c.ws.CLOSED ? resolve() : c.ws.once('close', () => resolve()))));
+    for (const conn of conns) conn.close(CloseCode.SERVER_SHUTDOWN, 'server shutdown');
+    let grace: Timer | undefined;
+    const timedOut = new Promise<void>((resolve) => {
+      grace = this.#deps.clock.setTimeout(resolve, CLOSE_GRACE_MS);
+    });
+    await Promise.race([Promise.all(closed), timedOut]);
+    grace?.cancel();
+    for (const conn of conns) if (conn.ws.readyState !== conn.ws.CLOSED) conn.ws.terminate();
+    await new Promise<void>((resolve) => this.#wss.close(() => resolve()));
+  }
+}
