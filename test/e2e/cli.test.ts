@@ -1,0 +1,85 @@
+/**
+ * The built `hubmesh` command as an operator runs it: serve with no
+ * configuration but a port, create a room, shut down in order on SIGTERM;
+ * invalid configuration fails at start listing every problem.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { within } from '../support/wait.js';
+
+const BIN = fileURLToPath(new URL('../../bin/hubmesh.js', import.meta.url));
+
+function run(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  onTestFinished(async () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await exited;
+  });
+  return { child, exited, out: () => stdout, err: () => stderr };
+}
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'hubmesh-cli-'));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+describe('hubmesh CLI', () => {
+  it('serves, prints the URL and a curl line, and shuts down on SIGTERM', async () => {
+    const dataDir = join(await tempDir(), 'data');
+    const proc = run(['serve', '--port', '0'], { HUBMESH_DATA_DIR: dataDir, HUBMESH_LOG_LEVEL: 'warn' });
+    const url = await within(
+      new Promise<string>((resolve) => {
+        const check = () => {
+          const m = /serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(proc.out());
+          if (m) resolve(m[1]!);
+        };
+        proc.child.stdout.on('data', check);
+      }),
+      15_000,
+      'the serving line',
+    );
+    expect(proc.out()).toContain(`curl -X POST -H 'content-type: application/json' -d '{"hub":{"name":"Demo"}}' ${url}/api/v1/hubs`);
+
+    const res = await fetch(`${url}/api/v1/hubs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ hub: { name: 'Demo' } }) });
+    const body = (await res.json()) as { hub_id: string; url: string };
+    expect(body.url).toBe(`${url}/${body.hub_id}/demo`);
+
+    // The secret and the perms key are kept, private, in the data directory.
+    expect((await stat(join(dataDir, 'secret'))).mode & 0o077).toBe(0);
+    expect(await readFile(join(dataDir, 'perms_key.pem'), 'utf8')).toContain('BEGIN PRIVATE KEY');
+
+    proc.child.kill('SIGTERM');
+    expect(await within(proc.exited, 10_000, 'exit')).toBe(0);
+    expect(proc.out()).toContain('SIGTERM: shutting down');
+    expect(proc.err()).toBe('');
+  });
+
+  it('refuses invalid configuration listing every problem', async () => {
+    const proc = run(['serve'], { HUBMESH_DATA_DIR: await tempDir(), HUBMESH_PORT: 'eighty', HUBMESH_RATE_BURST: '0', HUBMESH_COLOUR: 'red' });
+    expect(await within(proc.exited, 10_000, 'exit')).toBe(1);
+    expect(proc.err()).toContain('HUBMESH_PORT');
+    expect(proc.err()).toContain('HUBMESH_RATE_BURST');
+    expect(proc.err()).toContain('HUBMESH_COLOUR is not a known setting');
+  });
+
+  it('prints help for the command and for serve', async () => {
+    const help = run(['--help'], {});
+    expect(await within(help.exited, 10_000, 'exit')).toBe(0);
+    expect(help.out()).toContain('Usage: hubmesh <command>');
+    const serveHelp = run(['serve', '--help'], {});
+    expect(await within(serveHelp.exited, 10_000, 'exit')).toBe(0);
+    expect(serveHelp.out()).toContain('HUBMESH_MAX_FRAME_BYTES');
+    const bad = run(['frobnicate'], {});
+    expect(await within(bad.exited, 10_000, 'exit')).toBe(2);
+  });
+});

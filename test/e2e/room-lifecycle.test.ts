@@ -1,0 +1,63 @@
+/**
+ * Room actors: spawned once however many join at the same moment, stopped
+ * after the last member leaves and the idle time passes, started again by the
+ * next join.
+ */
+import { describe, expect, it } from 'vitest';
+import { RawClient } from '../support/clients.js';
+import { createHub, startTestNode } from '../support/node.js';
+import { waitFor } from '../support/wait.js';
+
+const joinPayload = (name: string) => ({ profile: { displayName: name }, context: {} });
+
+describe('room actors', () => {
+  it('spawns one actor for simultaneous first joins, and every joiner sees all the others', async () => {
+    const node = await startTestNode();
+    const sid = await createHub(node);
+    const clients = await Promise.all(Array.from({ length: 12 }, () => RawClient.open(node)));
+    clients.forEach((c, i) => c.send(['1', '1', `hub:${sid}`, 'phx_join', joinPayload(`p${i}`)]));
+    const replies = await Promise.all(clients.map((c) => c.reply('1')));
+    expect(replies.every((r) => r[4]['status'] === 'ok')).toBe(true);
+    expect(node.registry.size).toBe(1);
+    expect(node.metrics.get('hub_joins_total')).toBe(12);
+    const ids = new Set(replies.map((r) => (r[4]['response'] as { session_id: string }).session_id));
+    // The last joiner's presence_state lists everyone.
+    const states = await Promise.all(clients.map((c) => c.next((f) => f[3] === 'presence_state')));
+    expect(Math.max(...states.map((s) => Object.keys(s[4]).length))).toBe(12);
+    expect(new Set(states.flatMap((s) => Object.keys(s[4])))).toEqual(ids);
+  });
+
+  it('stops an empty room after the idle time and starts it again on the next join', async () => {
+    const node = await startTestNode({ env: { HUBMESH_ROOM_IDLE_MS: '50' } });
+    const sid = await createHub(node);
+    const c = await RawClient.open(node);
+    c.send(['1', '1', `hub:${sid}`, 'phx_join', joinPayload('a')]);
+    await c.reply('1');
+    expect(node.registry.size).toBe(1);
+    c.send(['1', '2', `hub:${sid}`, 'phx_leave', {}]);
+    await c.reply('2');
+    await waitFor(() => node.registry.size === 0, 5000, 'room stopped');
+
+    c.send(['3', '3', `hub:${sid}`, 'phx_join', joinPayload('a')]);
+    expect((await c.reply('3'))[4]['status']).toBe('ok');
+    expect(node.registry.size).toBe(1);
+    const state = await c.next((f) => f[3] === 'presence_state' && f[0] === '3');
+    expect(Object.keys(state[4])).toHaveLength(1);
+  });
+
+  it('keeps a room that someone rejoins within the idle time', async () => {
+    const node = await startTestNode({ env: { HUBMESH_ROOM_IDLE_MS: '60000' } });
+    const sid = await createHub(node);
+    const a = await RawClient.open(node);
+    a.send(['1', '1', `hub:${sid}`, 'phx_join', joinPayload('a')]);
+    await a.reply('1');
+    a.ws.close();
+    await a.closed;
+    const b = await RawClient.open(node);
+    b.send(['1', '1', `hub:${sid}`, 'phx_join', joinPayload('b')]);
+    await b.reply('1');
+    const state = await b.next((f) => f[3] === 'presence_state');
+    expect(Object.values(state[4])).toHaveLength(1);
+    expect(node.registry.size).toBe(1);
+  });
+});
