@@ -52,7 +52,7 @@ export default tseslint.config(
   {
     files: ['src/adapters/**', 'sfu/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [outerLayers('http', 'ws', 'main', 'cli')] }],
+      'no-restricted-imports': ['error', { patterns: [outerLayers('actors', 'http', 'ws', 'main', 'cli')] }],
     },
   },
   {

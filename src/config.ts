@@ -81,11 +81,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ov
       const name = configEnv[key as ConfigKey] ?? key;
       problems.push(e.keyword === 'additionalProperties' ? `${name} is not a known setting` : `${name} ${e.message ?? 'is invalid'}`);
     }
-  } else {
-    const c = raw as Config;
-    if (c.socketBufferMaxBytes < c.socketBufferBytes) problems.push(`${configEnv.socketBufferMaxBytes} must be >= ${configEnv.socketBufferBytes}`);
-    if (c.defaultRoomSize > c.maxRoomSize) problems.push(`${configEnv.defaultRoomSize} must be <= ${configEnv.maxRoomSize}`);
   }
+  // ajv has coerced what it could even when other settings failed, so these run either way.
+  const atLeast = (low: ConfigKey, high: ConfigKey) => {
+    const [a, b] = [raw[low], raw[high]];
+    if (typeof a === 'number' && typeof b === 'number' && b < a) problems.push(`${configEnv[high]} must be >= ${configEnv[low]}`);
+  };
+  atLeast('socketBufferBytes', 'socketBufferMaxBytes');
+  atLeast('defaultRoomSize', 'maxRoomSize');
   if (problems.length > 0) {
     throw new AppError('CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } });
   }

@@ -1,6 +1,7 @@
 /**
  * The join decision for `hub:<sid>` (parity 2.4), for what exists so far:
- * a room that is missing or closed is refused with Reticulum's reasons;
+ * a room that is missing, closed or invite-only is refused with Reticulum's
+ * reasons;
  * otherwise the member starts in the lobby as an anonymous guest.
  */
 import type { ErrorCodeName } from '../errors.js';
@@ -19,6 +20,8 @@ export function decideJoin(hub: Hub | undefined, sessionId: string, params: Payl
   // Parity: RetWeb.HubChannel.join/3 (hub lookup), join_with_hub (entry_mode: :deny)
   if (!hub) return { ok: false, code: 'HUB_NOT_FOUND', message: 'No such Hub' };
   if (hub.entryMode === 'deny') return { ok: false, code: 'HUB_CLOSED', message: 'Hub no longer accessible' };
+  // Invites arrive with accounts and roles; until then nobody holds one, and a guest cannot update the hub.
+  if (hub.entryMode === 'invite') return { ok: false, code: 'JOIN_DENIED', message: 'Join denied' };
   const { profile, context } = params;
   // Reticulum crashes the join without these; we say what is missing instead.
   if (!isPayload(profile) || !isPayload(context)) {

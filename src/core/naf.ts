@@ -47,8 +47,9 @@ function isTruthy(value: unknown): boolean {
 export function decideNaf(payload: Payload, sender: Sender): NafDecision {
   const { dataType, data } = payload;
   if (typeof dataType !== 'string') return { action: 'invalid', message: 'naf needs a string dataType' };
-  if (isPayload(data) && data['isFirstSync'] === true && data['persistent'] === false && typeof data['template'] === 'string' && data['template'] !== '') {
-    if (!mayInstantiate(data['template'], sender.permissions)) return { action: 'drop', reason: 'template_not_permitted' };
+  if (isPayload(data) && data['isFirstSync'] === true && data['persistent'] === false && data['template'] !== undefined) {
+    // Reticulum matches any template here; one that is not a string crashes its channel, we drop it.
+    if (typeof data['template'] !== 'string' || !mayInstantiate(data['template'], sender.permissions)) return { action: 'drop', reason: 'template_not_permitted' };
     const owned = { ...data, creator: sender.sessionId, owner: sender.sessionId };
     return { action: 'naf', payload: { ...payload, data: owned, from_session_id: sender.sessionId }, isDroppable: false };
   }

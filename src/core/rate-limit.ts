@@ -22,7 +22,8 @@ export function newBucket(limit: RateLimit, nowMs: number): RateBucket {
 export function takeToken(bucket: RateBucket, limit: RateLimit, nowMs: number): boolean {
   const elapsedMs = Math.max(0, nowMs - bucket.updatedAtMs);
   bucket.tokens = Math.min(limit.burst, bucket.tokens + (elapsedMs * limit.perSec) / 1000);
-  bucket.updatedAtMs = nowMs;
+  // Never move backwards: a wall clock that steps back must not hand out a second burst.
+  bucket.updatedAtMs = Math.max(bucket.updatedAtMs, nowMs);
   if (bucket.tokens >= 1) {
     bucket.tokens -= 1;
     bucket.refusedInRow = 0;

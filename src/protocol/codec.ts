@@ -14,11 +14,11 @@ const MAX_TOPIC_CHARS = 256;
 const MAX_EVENT_CHARS = 128;
 const MAX_REF_CHARS = 64;
 
-/** Picks the serializer from the `vsn` query parameter; a missing vsn is 1.0.0 (Phoenix default). */
+/** Picks the serializer from the `vsn` query parameter as Phoenix does (`~> 2.0.0`, `~> 1.0.0`); a missing vsn is 1.0.0. */
 export function wireVersionFromVsn(vsn: string | undefined | null): WireVersion | null {
   if (vsn === undefined || vsn === null || vsn === '') return 1;
-  if (/^2\.\d+\.\d+$/.test(vsn)) return 2;
-  if (/^1\.\d+\.\d+$/.test(vsn)) return 1;
+  if (/^2\.0\.\d+$/.test(vsn)) return 2;
+  if (/^1\.0\.\d+$/.test(vsn)) return 1;
   return null;
 }
 

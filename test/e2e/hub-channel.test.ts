@@ -5,6 +5,8 @@
 import { Presence } from 'phoenix';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { MemoryStore } from '../../src/adapters/memory-store.js';
+import { sampleHub } from '../contract/store.js';
 import { createHub, startTestNode } from '../support/node.js';
 import { join, joinHub, nextOn, phxSocket, profile } from '../support/clients.js';
 import { waitFor } from '../support/wait.js';
@@ -160,6 +162,28 @@ describe('hub channel with phoenix.js', () => {
     const err = await join(channel).catch((e: { response: unknown }) => e.response);
     expect(err).toEqual({ reason: 'not_found', message: 'No such Hub' });
     channel.leave();
+  });
+
+  it('refuses a closed room with closed', async () => {
+    const store = new MemoryStore();
+    await store.createHub(sampleHub({ hubSid: 'ShutRmz', entryMode: 'deny' }));
+    const node = await startTestNode({ adapters: { store } });
+    const socket = phxSocket(node);
+    const channel = socket.channel('hub:ShutRmz', profile('alice'));
+    const err = await join(channel).catch((e: { response: unknown }) => e.response);
+    expect(err).toEqual({ reason: 'closed', message: 'Hub no longer accessible' });
+    channel.leave();
+  });
+
+  it('answers phoenix.js heartbeats', async () => {
+    const node = await startTestNode();
+    const socket = phxSocket(node);
+    const latency = await new Promise<number>((resolve) => {
+      const tryPing = () => (socket.isConnected() ? socket.ping(resolve) : setImmediate(tryPing));
+      tryPing();
+    });
+    expect(latency).toBeGreaterThanOrEqual(0);
+    expect(node.metrics.get('ws_frames_in_total')).toBeGreaterThanOrEqual(1);
   });
 
   it('refuses a join without profile and context', async () => {

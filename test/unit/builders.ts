@@ -1,0 +1,42 @@
+/**
+ * Small factories shared by the unit tests. Pure data, no I/O.
+ */
+import type { Hub } from '../../src/core/hub.js';
+import type { Member } from '../../src/core/member.js';
+import { guestPermissions, type HubPermissions, RESTRICTIVE_MEMBER_PERMISSIONS } from '../../src/core/permissions.js';
+
+export function makeHub(overrides: Partial<Hub> = {}): Hub {
+  return {
+    hubSid: 'AbCdEfG',
+    name: 'Test Room',
+    slug: 'test-room',
+    description: null,
+    userData: null,
+    roomSize: 24,
+    memberPermissions: RESTRICTIVE_MEMBER_PERMISSIONS,
+    entryMode: 'allow',
+    allowPromotion: false,
+    creatorAssignmentToken: 'c0ffee00c0ffee00',
+    embedToken: 'e1beddede1bedded',
+    createdAt: new Date(0),
+    ...overrides,
+  };
+}
+
+/** The permissions of a guest in a room with these member-permission bits. */
+export function permsFor(memberPermissions: number): HubPermissions {
+  return guestPermissions({ memberPermissions, entryMode: 'allow' });
+}
+
+export function makeMember(overrides: Partial<Member> = {}): Member {
+  return {
+    sessionId: 'session-1',
+    presence: 'lobby',
+    profile: { displayName: 'Cheerful-Fox-123', avatarId: 'basic' },
+    context: { mobile: false, embed: false },
+    roles: { owner: false, creator: false, signed_in: false },
+    permissions: permsFor(RESTRICTIVE_MEMBER_PERMISSIONS),
+    flags: {},
+    ...overrides,
+  };
+}
