@@ -5,23 +5,16 @@ import { describe, expect, it } from 'vitest';
 import type { Hub } from '../../src/core/hub.js';
 import { AppError } from '../../src/errors.js';
 import type { Store } from '../../src/ports/store.js';
+import { makeHub } from '../support/builders.js';
 
 export function sampleHub(overrides: Partial<Hub> = {}): Hub {
-  return {
-    hubSid: 'AbCdEfG',
+  return makeHub({
     name: 'Contract Room',
     slug: 'contract-room',
-    description: null,
     userData: { hubs_use_bitecs_based_client: false, nested: { list: [1, 'two'] } },
-    roomSize: 24,
-    memberPermissions: 0xc0,
-    entryMode: 'allow',
-    allowPromotion: false,
-    creatorAssignmentToken: 'c'.repeat(32),
-    embedToken: 'e'.repeat(32),
     createdAt: new Date('2026-01-02T03:04:05.000Z'),
     ...overrides,
-  };
+  });
 }
 
 export function storeContract(name: string, makeStore: () => Promise<Store>): void {

@@ -7,6 +7,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
 import { sampleHub } from '../contract/store.js';
+import type { HubmeshNode } from '../../src/main.js';
 import { createHub, startTestNode } from '../support/node.js';
 import { join, joinHub, nextOn, phxSocket, profile } from '../support/clients.js';
 import { waitFor } from '../support/wait.js';
@@ -155,24 +156,24 @@ describe('hub channel with phoenix.js', () => {
     expect(echoes).toEqual([]);
   });
 
+  /** The error response to a join; phoenix.js would keep retrying, so the channel is left. */
+  async function joinError(node: HubmeshNode, topic: string, params: object): Promise<unknown> {
+    const channel = phxSocket(node).channel(topic, params);
+    const err = await join(channel).catch((e: { response: unknown }) => e.response);
+    channel.leave();
+    return err;
+  }
+
   it('refuses a room that does not exist with not_found', async () => {
     const node = await startTestNode();
-    const socket = phxSocket(node);
-    const channel = socket.channel('hub:zzzzzzz', profile('alice'));
-    const err = await join(channel).catch((e: { response: unknown }) => e.response);
-    expect(err).toEqual({ reason: 'not_found', message: 'No such Hub' });
-    channel.leave();
+    expect(await joinError(node, 'hub:zzzzzzz', profile('alice'))).toEqual({ reason: 'not_found', message: 'No such Hub' });
   });
 
   it('refuses a closed room with closed', async () => {
     const store = new MemoryStore();
     await store.createHub(sampleHub({ hubSid: 'ShutRmz', entryMode: 'deny' }));
     const node = await startTestNode({ adapters: { store } });
-    const socket = phxSocket(node);
-    const channel = socket.channel('hub:ShutRmz', profile('alice'));
-    const err = await join(channel).catch((e: { response: unknown }) => e.response);
-    expect(err).toEqual({ reason: 'closed', message: 'Hub no longer accessible' });
-    channel.leave();
+    expect(await joinError(node, 'hub:ShutRmz', profile('alice'))).toEqual({ reason: 'closed', message: 'Hub no longer accessible' });
   });
 
   it('answers phoenix.js heartbeats', async () => {
@@ -189,20 +190,12 @@ describe('hub channel with phoenix.js', () => {
   it('refuses a join without profile and context', async () => {
     const node = await startTestNode();
     const sid = await createHub(node);
-    const socket = phxSocket(node);
-    const channel = socket.channel(`hub:${sid}`, {});
-    const err = await join(channel).catch((e: { response: unknown }) => e.response);
-    expect(err).toMatchObject({ reason: 'bad_request' });
-    channel.leave();
+    expect(await joinError(node, `hub:${sid}`, {})).toMatchObject({ reason: 'bad_request' });
   });
 
   it('answers unmatched topics', async () => {
     const node = await startTestNode();
-    const socket = phxSocket(node);
-    const channel = socket.channel('room:lobby', {});
-    const err = await join(channel).catch((e: { response: unknown }) => e.response);
-    expect(err).toMatchObject({ reason: 'unmatched topic' });
-    channel.leave();
+    expect(await joinError(node, 'room:lobby', {})).toMatchObject({ reason: 'unmatched topic' });
   });
 
   it('answers unknown and not-yet-supported events with errors and counts them', async () => {

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { decideChat } from '../../src/core/chat.js';
 import type { Payload } from '../../src/protocol/frames.js';
-import { permsFor } from './builders.js';
+import { permsFor } from '../support/builders.js';
 
 const SPAWN_CAMERA = 1 << 1;
 const noCamera = { sessionId: 'sender-sid', permissions: permsFor(255 & ~SPAWN_CAMERA) };

@@ -3,7 +3,7 @@ import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
 import { hubPath, hubView, janusRoomId } from '../../src/core/hub.js';
 import { memberPermissionsToObject } from '../../src/core/permissions.js';
-import { makeHub } from './builders.js';
+import { makeHub } from '../support/builders.js';
 
 /** The first 53 bits of sha256(sid), read as one 256-bit big-endian integer (RET hub.ex janus_room_id_for_hub). */
 function first53Bits(sid: string): number {

@@ -4,7 +4,7 @@ import { guestPermissions } from '../../src/core/permissions.js';
 import { ErrorCode } from '../../src/errors.js';
 import type { Payload } from '../../src/protocol/frames.js';
 import fixtures from '../fixtures/phoenix-frames.json' with { type: 'json' };
-import { makeHub } from './builders.js';
+import { makeHub } from '../support/builders.js';
 
 /** The payload of the Hubs client's phx_join (parity 2.3). */
 const hubsJoinParams = fixtures.v2.hubJoin[4] as Payload;

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { applyMemberEvent, MEMBER_EVENTS, type Member, presenceMeta, PRESENCE_FLAGS } from '../../src/core/member.js';
 import type { Payload } from '../../src/protocol/frames.js';
-import { makeMember } from './builders.js';
+import { makeMember } from '../support/builders.js';
 
 function apply(member: Member, event: string, payload: Payload = {}): Member {
   const result = applyMemberEvent(member, event, payload);

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { decideNaf, decideNafr, mayInstantiate, type NafDecision } from '../../src/core/naf.js';
 import type { Payload } from '../../src/protocol/frames.js';
 import naf from '../fixtures/naf-messages.json' with { type: 'json' };
-import { permsFor } from './builders.js';
+import { permsFor } from '../support/builders.js';
 
 const SPAWN_AND_MOVE_MEDIA = 1 << 0;
 const SPAWN_CAMERA = 1 << 1;

@@ -1,5 +1,5 @@
 /**
- * Small factories shared by the unit tests. Pure data, no I/O.
+ * Small factories shared by the tests. Pure data, no I/O.
  */
 import type { Hub } from '../../src/core/hub.js';
 import type { Member } from '../../src/core/member.js';
