@@ -26,9 +26,12 @@ export const configSchema = {
     socketBufferMaxBytes: { type: 'integer', minimum: 1024, default: 8388608, description: 'Above this many queued bytes a socket is closed with 1013.' },
     defaultRoomSize: { type: 'integer', minimum: 1, default: 24, description: 'room_size of rooms created without one (Reticulum default_room_size).' },
     maxRoomSize: { type: 'integer', minimum: 1, default: 50, description: 'Largest room_size a room may be created with (Reticulum max_room_size).' },
+    maxNafBytes: { type: 'integer', minimum: 256, default: 32768, description: 'Largest naf/nafr message relayed; larger ones get a payload_too_large error.' },
+    maxEntitiesPerSession: { type: 'integer', minimum: 1, default: 256, description: 'Live networked entities one session may create in a room; more get an entity_limit error.' },
+    handoverLeadMs: { type: 'integer', minimum: 0, default: 2000, description: "How far ahead of now a departed owner's persistent entity is handed over, so clients do not race the handover." },
     permissiveRooms: { type: 'boolean', default: false, description: 'New rooms let members spawn, draw, pin and fly (Reticulum permissive_rooms); otherwise only voice and text chat.' },
   },
-  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'defaultRoomSize', 'maxRoomSize', 'permissiveRooms'],
+  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'defaultRoomSize', 'maxRoomSize', 'maxNafBytes', 'maxEntitiesPerSession', 'handoverLeadMs', 'permissiveRooms'],
 } as const;
 
 export type Config = Readonly<FromSchema<typeof configSchema>>;
@@ -51,6 +54,9 @@ export const configEnv: Readonly<Record<ConfigKey, string>> = {
   socketBufferMaxBytes: 'HUBMESH_SOCKET_BUFFER_MAX_BYTES',
   defaultRoomSize: 'HUBMESH_DEFAULT_ROOM_SIZE',
   maxRoomSize: 'HUBMESH_MAX_ROOM_SIZE',
+  maxNafBytes: 'HUBMESH_MAX_NAF_BYTES',
+  maxEntitiesPerSession: 'HUBMESH_MAX_ENTITIES_PER_SESSION',
+  handoverLeadMs: 'HUBMESH_HANDOVER_LEAD_MS',
   permissiveRooms: 'HUBMESH_PERMISSIVE_ROOMS',
 };
 

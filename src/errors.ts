@@ -18,6 +18,7 @@ export const ErrorCode = {
   UNAUTHORIZED: { http: 403, reason: 'unauthorized' },
   RATE_LIMITED: { http: 429, reason: 'rate_limited' },
   PAYLOAD_TOO_LARGE: { http: 413, reason: 'payload_too_large' },
+  ENTITY_LIMIT: { http: 429, reason: 'entity_limit' },
   UNSUPPORTED_BINARY: { http: 415, reason: 'binary_not_supported' },
   CONFIG_INVALID: { http: 500, reason: 'config_invalid' },
   CLOSED: { http: 503, reason: 'server_closed' },

@@ -84,6 +84,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     tokens,
     log: log.child({ component: 'hubs' }),
     roomIdleMs: config.roomIdleMs,
+    limits: { maxNafBytes: config.maxNafBytes, maxEntitiesPerSession: config.maxEntitiesPerSession, handoverLeadMs: config.handoverLeadMs },
     makeRef: () => `${nodePrefix}${(nextRef++).toString(36)}`,
     baseUrl: () => baseUrl,
   });

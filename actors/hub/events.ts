@@ -6,8 +6,8 @@
  */
 import { decideChat } from '../../src/core/chat.js';
 import { applyMemberEvent, MEMBER_EVENTS } from '../../src/core/member.js';
-import { decideNaf, decideNafr, type NafDecision } from '../../src/core/naf.js';
 import type { HubEvent } from './hub-msg.js';
+import { handleNaf } from './naf.js';
 import type { Room, Seat } from './room.js';
 
 /** Reticulum hub events that later issues implement. */
@@ -16,10 +16,6 @@ const PLANNED_EVENTS = new Set([
   'events:request_support',
   'mute',
   'kick',
-  'block',
-  'unblock',
-  'block_naf',
-  'unblock_naf',
   'add_owner',
   'remove_owner',
   'update_hub',
@@ -45,25 +41,33 @@ const PLANNED_EVENTS = new Set([
 ]);
 
 /** Events counted under their own name; anything else is counted as `other`. */
-const COUNTED_EVENTS: ReadonlySet<string> = new Set([...PLANNED_EVENTS, ...MEMBER_EVENTS, 'naf', 'nafr', 'message']);
+const COUNTED_EVENTS: ReadonlySet<string> = new Set([...PLANNED_EVENTS, ...MEMBER_EVENTS, 'naf', 'nafr', 'message', 'block', 'unblock', 'block_naf', 'unblock_naf']);
 
-function relayNaf(room: Room, seat: Seat, msg: HubEvent, decision: NafDecision): void {
-  const { metrics } = room.deps;
-  switch (decision.action) {
-    case 'naf':
-      room.broadcast('naf', decision.payload, { except: seat.conn.connId, isDroppable: decision.isDroppable });
-      return;
-    case 'nafr':
-      room.broadcast('nafr', decision.payload, { except: seat.conn.connId, isDroppable: true });
-      return;
-    case 'drop':
-      metrics.inc('hub_dropped_total', { reason: decision.reason });
-      return;
-    case 'invalid':
-      room.replyError(seat.conn, seat.joinRef, msg.frame.ref, 'BAD_REQUEST', decision.message);
-      return;
+/**
+ * `block`/`unblock {session_id}` (parity 2.8): relayed messages stop going
+ * between the two sessions, both ways. Nothing is pushed to anyone.
+ * `block_naf`/`unblock_naf`: this socket stops receiving NAF traffic.
+ */
+function handleBlock(room: Room, seat: Seat, msg: HubEvent): void {
+  const { event, payload, ref } = msg.frame;
+  const self = seat.member.sessionId;
+  if (event === 'block_naf' || event === 'unblock_naf') {
+    seat.isNafBlocked = event === 'block_naf';
+    return;
   }
+  const target = payload['session_id'];
+  if (typeof target !== 'string' || target === '' || target === self) {
+    room.replyError(seat.conn, seat.joinRef, ref, 'BAD_REQUEST', `${event} needs the session_id of another member`);
+    return;
+  }
+  const blocked = room.blocks.get(self) ?? new Set<string>();
+  if (event === 'block') blocked.add(target);
+  else blocked.delete(target);
+  if (blocked.size > 0) room.blocks.set(self, blocked);
+  else room.blocks.delete(self);
 }
+
+const BLOCK_EVENTS = new Set(['block', 'unblock', 'block_naf', 'unblock_naf']);
 
 export function handleEvent(room: Room, msg: HubEvent): void {
   const { conn, frame } = msg;
@@ -77,14 +81,14 @@ export function handleEvent(room: Room, msg: HubEvent): void {
   const { event, payload } = frame;
   room.deps.metrics.inc('hub_messages_in_total', { event: COUNTED_EVENTS.has(event) ? event : 'other' });
 
-  if (event === 'nafr') return relayNaf(room, seat, msg, decideNafr(payload, sender));
-  if (event === 'naf') return relayNaf(room, seat, msg, decideNaf(payload, sender));
+  if (event === 'nafr' || event === 'naf') return handleNaf(room, seat, msg);
   if (event === 'message') {
     const chat = decideChat(payload, sender);
-    if (chat.ok) room.broadcast('message', chat.payload);
+    if (chat.ok) room.broadcast('message', chat.payload, { from: sender.sessionId });
     else room.replyError(conn, seat.joinRef, frame.ref, chat.code, chat.message);
     return;
   }
+  if (BLOCK_EVENTS.has(event)) return handleBlock(room, seat, msg);
   if (MEMBER_EVENTS.has(event)) {
     const result = applyMemberEvent(seat.member, event, payload);
     if (result.ok) room.updateSeat(seat, result.member);

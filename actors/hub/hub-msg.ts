@@ -26,6 +26,8 @@ export interface HubEvent {
   readonly type: 'hub/event';
   readonly conn: ChannelConn;
   readonly frame: InFrame;
+  /** Bytes of the frame on the wire. */
+  readonly size: number;
 }
 
 export type HubItem = HubJoin | HubLeave | HubEvent;

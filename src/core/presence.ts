@@ -54,6 +54,14 @@ export class Presence {
     return out;
   }
 
+  has(key: string): boolean {
+    return this.#byKey.has(key);
+  }
+
+  keys(): IterableIterator<string> {
+    return this.#byKey.keys();
+  }
+
   metas(): IterableIterator<PresenceMeta[]> {
     return this.#byKey.values();
   }

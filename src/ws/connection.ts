@@ -152,7 +152,7 @@ export class PhxConnection implements ChannelConn, Flushable {
     }
     const { frame } = decoded;
     if (!isAllowed) return this.#reply(frame.joinRef, frame.ref, frame.topic, 'RATE_LIMITED', 'too many messages; slow down');
-    this.#route(frame);
+    this.#route(frame, bytes.length);
   }
 
   #onBinary(bytes: Buffer): void {
@@ -165,7 +165,7 @@ export class PhxConnection implements ChannelConn, Flushable {
     this.#reply(push.joinRef, push.ref, push.topic, 'UNSUPPORTED_BINARY', 'binary payloads are not supported; send JSON text frames');
   }
 
-  #route(frame: InFrame): void {
+  #route(frame: InFrame, size: number): void {
     const { topic, event, joinRef, ref } = frame;
     if (topic === PHOENIX_TOPIC) {
       if (event === PhxEvent.HEARTBEAT) return this.send(OutFrame.reply(null, ref, topic, 'ok', {}));
@@ -178,7 +178,7 @@ export class PhxConnection implements ChannelConn, Flushable {
       return this.deps.dispatch(topic.slice(HUB_PREFIX.length), { type: 'hub/leave', conn: this, ref });
     }
     if (!this.#channels.has(topic)) return this.#reply(joinRef, ref, topic, 'UNMATCHED_TOPIC', `not joined to ${topic.slice(0, 64)}`);
-    this.deps.dispatch(topic.slice(HUB_PREFIX.length), { type: 'hub/event', conn: this, frame });
+    this.deps.dispatch(topic.slice(HUB_PREFIX.length), { type: 'hub/event', conn: this, frame, size });
   }
 
   #join(frame: InFrame): void {

@@ -19,6 +19,7 @@ describe('backpressure', () => {
         HUBMESH_SOCKET_BUFFER_MAX_BYTES: '1048576',
         HUBMESH_RATE_PER_SEC: '1000000',
         HUBMESH_RATE_BURST: '1000000',
+        HUBMESH_MAX_NAF_BYTES: '65536',
       },
     });
     const sid = await createHub(node);
@@ -60,7 +61,7 @@ describe('backpressure', () => {
 
     let reliable = 0;
     while (slowClosed === undefined && reliable < MAX_FRAMES) {
-      for (let i = 0; i < 20; i++, reliable++) sender.send(['1', null, topic, 'naf', { dataType: 'u', data: { networkId: 'n', pad } }]);
+      for (let i = 0; i < 20; i++, reliable++) sender.send(['1', null, topic, 'naf', { dataType: 'drawing-n', data: { pad } }]);
       await sync();
       // The close frame cannot be read while the slow socket is paused: watch the server side.
       if (node.metrics.get('ws_closed_total', { reason: 'slow_consumer' }) > 0) break;

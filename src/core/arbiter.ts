@@ -1,0 +1,220 @@
+/**
+ * Server-side arbitration of entity messages (parity 3.9). A NAF message
+ * (`u`, `um`, `r`) or bitECS message (`nn`) is checked entry by entry
+ * against the room's entity table with the clients' own rules; accepted
+ * entries update the table, rejected ones are cut out. The result is the
+ * message to relay (the original object when nothing was cut), or null.
+ *
+ * An entry is dropped only when the clients would reject it anyway
+ * (`outdated`), when it is a component update from someone who does not own
+ * the entity (`not_owner`, as the issue asks of `um` and `nn`), when it
+ * removes someone else's entity (`not_owner`), when it would create more
+ * entities than a session may have (`entity_limit`), or when it is not
+ * shaped like an entity update at all (`invalid`). Entries about entities
+ * the server has not seen are relayed untouched: it cannot judge them.
+ */
+import type { Payload } from '../protocol/frames.js';
+import { isPayload } from '../protocol/codec.js';
+import { EntityTable, mergeComponents, nafAccepts, nnAccepts, NN_SERVER_OWNER, type Entity } from './entities.js';
+
+export type DropReason = 'outdated' | 'not_owner' | 'entity_limit' | 'invalid';
+
+export interface ArbiterContext {
+  /** The sender's session id. */
+  readonly sender: string;
+  /** Whether a session is in the room now (NAF `canSync` lets a creator update while the owner is away). */
+  isPresent(sessionId: string): boolean;
+  readonly maxEntitiesPerSession: number;
+}
+
+export interface Arbitration {
+  /** What to relay; the very same object as the input when nothing was cut. Null when nothing is left. */
+  readonly message: Payload | null;
+  readonly drops: readonly DropReason[];
+}
+
+const MAX_ID_CHARS = 128;
+const isId = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_ID_CHARS;
+const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+type EntryVerdict = 'accept' | DropReason;
+
+/** May `sender` update an entity currently owned by `owner`? The owner may; so may the creator while the owner is away. */
+function isEffectiveOwner(entity: Entity, claimedOwner: string, ctx: ArbiterContext): boolean {
+  if (claimedOwner === ctx.sender) return true;
+  return ctx.sender === entity.creator && claimedOwner === entity.owner && !ctx.isPresent(entity.owner);
+}
+
+/** One NAF sync entry `{networkId, owner, creator, lastOwnerTime, template, persistent, parent, components, isFirstSync}`. */
+function applyNafEntry(table: EntityTable, entry: unknown, ctx: ArbiterContext, isComponentUpdate: boolean): EntryVerdict {
+  if (!isPayload(entry) || !isId(entry['networkId']) || !isId(entry['owner']) || !isTime(entry['lastOwnerTime'])) return 'invalid';
+  const claim = { owner: entry['owner'], lastOwnerTime: entry['lastOwnerTime'] };
+  const entity = table.get(entry['networkId']);
+  if (!entity) {
+    // Clients instantiate from first syncs only; anything else about an unknown entity is theirs to stash or drop.
+    if (entry['isFirstSync'] !== true) return 'accept';
+    const creator = isId(entry['creator']) ? entry['creator'] : claim.owner;
+    if (table.countBy(creator) >= ctx.maxEntitiesPerSession) return 'entity_limit';
+    const components: Record<string, unknown> = {};
+    mergeComponents(components, entry['components']);
+    table.add({
+      networkId: entry['networkId'],
+      protocol: 'naf',
+      owner: claim.owner,
+      creator,
+      // A receiving client creates the entity at -1 and keeps it there, the owner being unchanged (parity 3.3).
+      lastOwnerTime: -1,
+      template: typeof entry['template'] === 'string' ? entry['template'] : '',
+      persistent: entry['persistent'] === true,
+      parent: typeof entry['parent'] === 'string' ? entry['parent'] : null,
+      components,
+      lastTimestamp: 0,
+      createMessage: null,
+    });
+    return 'accept';
+  }
+  if (entity.protocol !== 'naf') return 'invalid';
+  if (!nafAccepts(entity, claim)) return 'outdated';
+  if (isComponentUpdate && !isEffectiveOwner(entity, claim.owner, ctx)) return 'not_owner';
+  if (claim.owner !== entity.owner) {
+    entity.owner = claim.owner;
+    entity.lastOwnerTime = claim.lastOwnerTime;
+  }
+  if (typeof entry['persistent'] === 'boolean') entity.persistent = entry['persistent'];
+  if (entry['parent'] === null || typeof entry['parent'] === 'string') entity.parent = entry['parent'];
+  mergeComponents(entity.components, entry['components']);
+  return 'accept';
+}
+
+/** `r`: only the owner or the creator may remove an entity, and only the creator an avatar (parity 3.7). */
+function applyNafRemove(table: EntityTable, data: unknown, ctx: ArbiterContext): EntryVerdict {
+  if (!isPayload(data) || !isId(data['networkId'])) return 'invalid';
+  const entity = table.get(data['networkId']);
+  if (!entity) return 'accept';
+  const isAvatar = entity.template.endsWith('-avatar');
+  const mayRemove = ctx.sender === entity.creator || (!isAvatar && ctx.sender === entity.owner);
+  if (!mayRemove) return 'not_owner';
+  table.delete(entity.networkId);
+  return 'accept';
+}
+
+function arbitrateNaf(table: EntityTable, message: Payload, ctx: ArbiterContext): Arbitration {
+  const { dataType, data } = message;
+  if (dataType === 'u') {
+    const verdict = applyNafEntry(table, data, ctx, false);
+    return verdict === 'accept' ? { message, drops: [] } : { message: null, drops: [verdict] };
+  }
+  if (dataType === 'r') {
+    const verdict = applyNafRemove(table, data, ctx);
+    return verdict === 'accept' ? { message, drops: [] } : { message: null, drops: [verdict] };
+  }
+  // um: cut out the entries that fail, keep the rest in order.
+  if (!isPayload(data) || !Array.isArray(data['d'])) return { message: null, drops: ['invalid'] };
+  const entries = data['d'] as unknown[];
+  const drops: DropReason[] = [];
+  const kept = entries.filter((entry) => {
+    const verdict = applyNafEntry(table, entry, ctx, true);
+    if (verdict !== 'accept') drops.push(verdict);
+    return verdict === 'accept';
+  });
+  if (drops.length === 0) return { message, drops };
+  if (kept.length === 0) return { message: null, drops };
+  return { message: { ...message, data: { ...data, d: kept } }, drops };
+}
+
+function applyNnCreate(table: EntityTable, create: unknown, ctx: ArbiterContext): EntryVerdict {
+  if (!isPayload(create) || !isId(create['networkId'])) return 'invalid';
+  if (table.get(create['networkId'])) return 'accept';
+  if (table.countBy(ctx.sender) >= ctx.maxEntitiesPerSession) return 'entity_limit';
+  table.add({
+    networkId: create['networkId'],
+    protocol: 'nn',
+    owner: NN_SERVER_OWNER,
+    creator: ctx.sender,
+    lastOwnerTime: 0,
+    template: typeof create['prefabName'] === 'string' ? create['prefabName'] : '',
+    persistent: false,
+    parent: null,
+    components: {},
+    lastTimestamp: 0,
+    createMessage: create,
+  });
+  return 'accept';
+}
+
+function applyNnUpdate(table: EntityTable, update: unknown, ctx: ArbiterContext): EntryVerdict {
+  if (!isPayload(update) || !isId(update['nid']) || !isId(update['owner']) || !isTime(update['lastOwnerTime'])) return 'invalid';
+  const entity = table.get(update['nid']);
+  if (!entity) return 'accept';
+  if (entity.protocol !== 'nn') return 'invalid';
+  const claim = { owner: update['owner'], lastOwnerTime: update['lastOwnerTime'] };
+  if (!nnAccepts(entity, claim)) return 'outdated';
+  if (claim.owner !== ctx.sender) return 'not_owner';
+  entity.owner = claim.owner;
+  entity.lastOwnerTime = claim.lastOwnerTime;
+  if (isTime(update['timestamp'])) entity.lastTimestamp = update['timestamp'];
+  const ids = update['componentIds'];
+  const data = update['data'];
+  if (Array.isArray(ids) && Array.isArray(data)) {
+    ids.forEach((id, i) => {
+      if (data[i] !== undefined && data[i] !== null) entity.components[String(id)] = data[i];
+    });
+  } else {
+    mergeComponents(entity.components, data);
+  }
+  return 'accept';
+}
+
+function applyNnDelete(table: EntityTable, nid: unknown, ctx: ArbiterContext): EntryVerdict {
+  if (!isId(nid)) return 'invalid';
+  const entity = table.get(nid);
+  if (!entity) return 'accept';
+  if (ctx.sender !== entity.creator && ctx.sender !== entity.owner) return 'not_owner';
+  table.delete(nid);
+  return 'accept';
+}
+
+function arbitrateNn(table: EntityTable, message: Payload, ctx: ArbiterContext): Arbitration {
+  const data = message['data'];
+  if (!isPayload(data)) return { message: null, drops: ['invalid'] };
+  const drops: DropReason[] = [];
+  let isCut = false;
+  const next: Payload = { ...data };
+  const parts: [string, (item: unknown) => EntryVerdict][] = [
+    ['creates', (c) => applyNnCreate(table, c, ctx)],
+    ['deletes', (d) => applyNnDelete(table, d, ctx)],
+    ['updates', (u) => applyNnUpdate(table, u, ctx)],
+  ];
+  for (const [key, apply] of parts) {
+    const items = data[key];
+    if (items === undefined) continue;
+    if (!Array.isArray(items)) return { message: null, drops: ['invalid'] };
+    const kept = items.filter((item) => {
+      const verdict = apply(item);
+      if (verdict !== 'accept') drops.push(verdict);
+      return verdict === 'accept';
+    });
+    if (kept.length !== items.length) isCut = true;
+    next[key] = kept;
+  }
+  if (!isCut) return { message, drops };
+  const isEmpty = ['creates', 'deletes', 'updates'].every((k) => !Array.isArray(next[k]) || (next[k] as unknown[]).length === 0);
+  return { message: isEmpty ? null : { ...message, data: next }, drops };
+}
+
+/**
+ * Arbitrates one NAF payload `{dataType, data, clientId?}`. Types other than
+ * `u`, `um`, `r` and `nn` (drawings, custom types) pass untouched.
+ */
+export function arbitrate(table: EntityTable, message: Payload, ctx: ArbiterContext): Arbitration {
+  switch (message['dataType']) {
+    case 'u':
+    case 'um':
+    case 'r':
+      return arbitrateNaf(table, message, ctx);
+    case 'nn':
+      return arbitrateNn(table, message, ctx);
+    default:
+      return { message, drops: [] };
+  }
+}
