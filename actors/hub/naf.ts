@@ -6,30 +6,31 @@
  * re-encoded. A `clientId` narrows delivery to that session.
  */
 import { arbitrate, type Arbitration } from '../../src/core/arbiter.js';
+import { snapshotMessages } from '../../src/core/entity-lifecycle.js';
 import { decideNaf, decideNafr } from '../../src/core/naf.js';
 import { isPayload } from '../../src/protocol/codec.js';
 import type { Payload } from '../../src/protocol/frames.js';
 import type { HubEvent } from './hub-msg.js';
 import type { Room, Seat } from './room.js';
 
-function arbitrateFor(room: Room, seat: Seat, message: Payload): Arbitration {
-  const result = arbitrate(room.entities, message, {
-    sender: seat.member.sessionId,
-    isPresent: (s) => room.isPresent(s),
-    maxEntitiesPerSession: room.deps.limits.maxEntitiesPerSession,
-  });
+function arbitrateFor(room: Room, seat: Seat, message: Payload, claimed?: Payload): Arbitration {
+  const ctx = { sender: seat.member.sessionId, isPresent: (s: string) => room.isPresent(s), maxEntitiesPerSession: room.deps.limits.maxEntitiesPerSession };
+  const result = arbitrate(room.entities, message, ctx, claimed);
   for (const reason of result.drops) room.deps.metrics.inc('hub_dropped_total', { reason });
+  if (result.restore && result.restore.length > 0) {
+    for (const { from, message: m } of snapshotMessages(room.entities, (s) => room.isPresent(s), result.restore)) room.push(seat, 'naf', { ...m, from_session_id: from });
+  }
   return result;
 }
 
 /** Delivery of a relayed NAF message: droppable when it is `um`/`nafr`, to one session when it names a `clientId`. */
-function relay(room: Room, seat: Seat, event: 'naf' | 'nafr', payload: Payload, message: Payload, isDroppable: boolean): void {
+function relay(room: Room, seat: Seat, event: 'naf' | 'nafr', payload: Payload, message: Payload, isDroppable: boolean, isEcho = false): void {
   const to = typeof message['clientId'] === 'string' ? message['clientId'] : undefined;
   if (to !== undefined && !room.isPresent(to)) {
     room.deps.metrics.inc('hub_dropped_total', { reason: 'target_absent' });
     return;
   }
-  room.broadcast(event, payload, { except: seat.conn.connId, isDroppable, from: seat.member.sessionId, to, isNaf: true });
+  room.broadcast(event, payload, { except: isEcho ? undefined : seat.conn.connId, isDroppable, from: seat.member.sessionId, to, isNaf: true });
 }
 
 function refuseIfLimited(room: Room, seat: Seat, msg: HubEvent, result: Arbitration): void {
@@ -54,9 +55,9 @@ export function handleNaf(room: Room, seat: Seat, msg: HubEvent): void {
       room.deps.metrics.inc('hub_dropped_total', { reason: decision.reason });
       return;
     case 'naf': {
-      const result = arbitrateFor(room, seat, decision.payload);
+      const result = arbitrateFor(room, seat, decision.payload, decision.claimed);
       refuseIfLimited(room, seat, msg, result);
-      if (result.message) relay(room, seat, 'naf', result.message, result.message, decision.isDroppable);
+      if (result.message) relay(room, seat, 'naf', result.message, result.message, decision.isDroppable, result.isEcho);
       return;
     }
     case 'nafr': {
@@ -73,7 +74,7 @@ export function handleNaf(room: Room, seat: Seat, msg: HubEvent): void {
       refuseIfLimited(room, seat, msg, result);
       if (!result.message) return;
       const payload = result.message === parsed ? decision.payload : { naf: JSON.stringify(result.message), from_session_id: seat.member.sessionId };
-      relay(room, seat, 'nafr', payload, result.message, true);
+      relay(room, seat, 'nafr', payload, result.message, true, result.isEcho);
       return;
     }
   }

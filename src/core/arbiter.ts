@@ -9,7 +9,9 @@
  * (`outdated`), when it is a component update from someone who does not own
  * the entity (`not_owner`, as the issue asks of `um` and `nn`), when it
  * removes someone else's entity (`not_owner`), when it would create more
- * entities than a session may have (`entity_limit`), or when it is not
+ * entities than a session may have (`entity_limit`), when it is about an
+ * entity that was removed (`removed`: a resend in flight would bring it back
+ * at the clients that saw the removal), or when it is not
  * shaped like an entity update at all (`invalid`). Entries about entities
  * the server has not seen are relayed untouched: it cannot judge them.
  */
@@ -17,7 +19,7 @@ import type { Payload } from '../protocol/frames.js';
 import { isPayload } from '../protocol/codec.js';
 import { EntityTable, mergeComponents, nafAccepts, nnAccepts, NN_SERVER_OWNER, type Entity } from './entities.js';
 
-export type DropReason = 'outdated' | 'not_owner' | 'entity_limit' | 'invalid';
+export type DropReason = 'outdated' | 'not_owner' | 'entity_limit' | 'removed' | 'invalid';
 
 export interface ArbiterContext {
   /** The sender's session id. */
@@ -31,6 +33,18 @@ export interface Arbitration {
   /** What to relay; the very same object as the input when nothing was cut. Null when nothing is left. */
   readonly message: Payload | null;
   readonly drops: readonly DropReason[];
+  /**
+   * The sender must get the relayed message too. Set for a removal of a live
+   * entity: a first sync that someone else resent may have reached the sender
+   * after it removed the entity locally and brought it back there; its own
+   * `r` removes it again.
+   */
+  readonly isEcho?: boolean;
+  /**
+   * Entities the sender removed locally but may not remove: it is sent their
+   * state again, or it alone would go on without them.
+   */
+  readonly restore?: readonly string[];
 }
 
 const MAX_ID_CHARS = 128;
@@ -51,6 +65,7 @@ function applyNafEntry(table: EntityTable, entry: unknown, ctx: ArbiterContext, 
   const claim = { owner: entry['owner'], lastOwnerTime: entry['lastOwnerTime'] };
   const entity = table.get(entry['networkId']);
   if (!entity) {
+    if (table.wasRemoved(entry['networkId'])) return 'removed';
     // Clients instantiate from first syncs only; anything else about an unknown entity is theirs to stash or drop.
     if (entry['isFirstSync'] !== true) return 'accept';
     const creator = isId(entry['creator']) ? entry['creator'] : claim.owner;
@@ -98,15 +113,27 @@ function applyNafRemove(table: EntityTable, data: unknown, ctx: ArbiterContext):
   return 'accept';
 }
 
-function arbitrateNaf(table: EntityTable, message: Payload, ctx: ArbiterContext): Arbitration {
+function arbitrateNaf(table: EntityTable, message: Payload, ctx: ArbiterContext, claimed: Payload | undefined): Arbitration {
   const { dataType, data } = message;
   if (dataType === 'u') {
+    const claimedData = claimed === undefined ? undefined : claimed['data'];
+    const existing = isPayload(data) && typeof data['networkId'] === 'string' ? table.get(data['networkId']) : undefined;
+    if (isPayload(claimedData) && existing) {
+      // A first sync of an entity that exists (NAF completeSync for a newcomer): Reticulum's owner and
+      // creator rewrite would tell everyone but the sender a different owner, so it is judged and relayed
+      // as the full sync it is, from the owner it names, with the creator everyone knows.
+      const verdict = applyNafEntry(table, claimedData, ctx, true);
+      if (verdict !== 'accept') return { message: null, drops: [verdict] };
+      return { message: { ...message, data: { ...claimedData, creator: existing.creator } }, drops: [] };
+    }
     const verdict = applyNafEntry(table, data, ctx, false);
     return verdict === 'accept' ? { message, drops: [] } : { message: null, drops: [verdict] };
   }
   if (dataType === 'r') {
+    const wasLive = isPayload(data) && typeof data['networkId'] === 'string' && table.get(data['networkId']) !== undefined;
     const verdict = applyNafRemove(table, data, ctx);
-    return verdict === 'accept' ? { message, drops: [] } : { message: null, drops: [verdict] };
+    if (verdict === 'accept') return { message, drops: [], isEcho: wasLive };
+    return { message: null, drops: [verdict], restore: verdict === 'not_owner' ? [(data as Payload)['networkId'] as string] : [] };
   }
   // um: cut out the entries that fail, keep the rest in order.
   if (!isPayload(data) || !Array.isArray(data['d'])) return { message: null, drops: ['invalid'] };
@@ -125,6 +152,7 @@ function arbitrateNaf(table: EntityTable, message: Payload, ctx: ArbiterContext)
 function applyNnCreate(table: EntityTable, create: unknown, ctx: ArbiterContext): EntryVerdict {
   if (!isPayload(create) || !isId(create['networkId'])) return 'invalid';
   if (table.get(create['networkId'])) return 'accept';
+  if (table.wasRemoved(create['networkId'])) return 'removed';
   if (table.countBy(ctx.sender) >= ctx.maxEntitiesPerSession) return 'entity_limit';
   table.add({
     networkId: create['networkId'],
@@ -145,7 +173,7 @@ function applyNnCreate(table: EntityTable, create: unknown, ctx: ArbiterContext)
 function applyNnUpdate(table: EntityTable, update: unknown, ctx: ArbiterContext): EntryVerdict {
   if (!isPayload(update) || !isId(update['nid']) || !isId(update['owner']) || !isTime(update['lastOwnerTime'])) return 'invalid';
   const entity = table.get(update['nid']);
-  if (!entity) return 'accept';
+  if (!entity) return table.wasRemoved(update['nid']) ? 'removed' : 'accept';
   if (entity.protocol !== 'nn') return 'invalid';
   const claim = { owner: update['owner'], lastOwnerTime: update['lastOwnerTime'] };
   if (!nnAccepts(entity, claim)) return 'outdated';
@@ -178,11 +206,19 @@ function arbitrateNn(table: EntityTable, message: Payload, ctx: ArbiterContext):
   const data = message['data'];
   if (!isPayload(data)) return { message: null, drops: ['invalid'] };
   const drops: DropReason[] = [];
+  const restore: string[] = [];
   let isCut = false;
   const next: Payload = { ...data };
   const parts: [string, (item: unknown) => EntryVerdict][] = [
     ['creates', (c) => applyNnCreate(table, c, ctx)],
-    ['deletes', (d) => applyNnDelete(table, d, ctx)],
+    [
+      'deletes',
+      (d) => {
+        const verdict = applyNnDelete(table, d, ctx);
+        if (verdict === 'not_owner') restore.push(d as string);
+        return verdict;
+      },
+    ],
     ['updates', (u) => applyNnUpdate(table, u, ctx)],
   ];
   for (const [key, apply] of parts) {
@@ -199,19 +235,21 @@ function arbitrateNn(table: EntityTable, message: Payload, ctx: ArbiterContext):
   }
   if (!isCut) return { message, drops };
   const isEmpty = ['creates', 'deletes', 'updates'].every((k) => !Array.isArray(next[k]) || (next[k] as unknown[]).length === 0);
-  return { message: isEmpty ? null : { ...message, data: next }, drops };
+  return { message: isEmpty ? null : { ...message, data: next }, drops, restore };
 }
 
 /**
- * Arbitrates one NAF payload `{dataType, data, clientId?}`. Types other than
+ * Arbitrates one NAF payload `{dataType, data, clientId?}` that Reticulum's
+ * rules let through; `claimed` is the instantiation as sent, before those
+ * rules rewrote its owner and creator (see `NafDecision`). Types other than
  * `u`, `um`, `r` and `nn` (drawings, custom types) pass untouched.
  */
-export function arbitrate(table: EntityTable, message: Payload, ctx: ArbiterContext): Arbitration {
+export function arbitrate(table: EntityTable, message: Payload, ctx: ArbiterContext, claimed?: Payload): Arbitration {
   switch (message['dataType']) {
     case 'u':
     case 'um':
     case 'r':
-      return arbitrateNaf(table, message, ctx);
+      return arbitrateNaf(table, message, ctx, claimed);
     case 'nn':
       return arbitrateNn(table, message, ctx);
     default:

@@ -67,10 +67,19 @@ export function mergeComponents(into: Record<string, unknown>, components: unkno
   }
 }
 
-/** Entities of one room, with a count per creator for the per-session limit. */
+/** How many removed ids a room remembers. NAF ids are random, so a removed id only ever comes back in a stale resend. */
+export const REMOVED_IDS_KEPT = 4096;
+
+/**
+ * Entities of one room, with a count per creator for the per-session limit,
+ * and the ids of the last REMOVED_IDS_KEPT removed entities, so a first sync
+ * that was already in flight cannot bring one back (bitECS clients skip
+ * creates of deleted ids the same way, parity 3.8).
+ */
 export class EntityTable {
   readonly #byId = new Map<string, Entity>();
   readonly #countByCreator = new Map<string, number>();
+  readonly #removed = new Set<string>();
 
   get(networkId: string): Entity | undefined {
     return this.#byId.get(networkId);
@@ -86,10 +95,17 @@ export class EntityTable {
     const entity = this.#byId.get(networkId);
     if (!entity) return undefined;
     this.#byId.delete(networkId);
+    this.#removed.add(networkId);
+    if (this.#removed.size > REMOVED_IDS_KEPT) this.#removed.delete(this.#removed.values().next().value as string);
     const n = (this.#countByCreator.get(entity.creator) ?? 1) - 1;
     if (n > 0) this.#countByCreator.set(entity.creator, n);
     else this.#countByCreator.delete(entity.creator);
     return entity;
+  }
+
+  /** Whether `networkId` was removed (among the last REMOVED_IDS_KEPT). */
+  wasRemoved(networkId: string): boolean {
+    return this.#removed.has(networkId);
   }
 
   /** How many live entities `creator` created. */

@@ -3,19 +3,39 @@
  *
  * Join: the newcomer gets every live entity as a first sync right away,
  * instead of waiting for owners to resend (NAF `u` with isFirstSync; one
- * bitECS `nn` message with the creates and the full updates).
+ * bitECS `nn` message with the creates and the full updates). A client
+ * records an entity's lastOwnerTime only when its owner changes, so a first
+ * sync alone would leave the newcomer at -1, behind everyone else, and it
+ * would accept stale claims the others reject. Where the room has seen an
+ * ownership change, the first sync therefore names the unclaimed owner and a
+ * second update names the real one, which every client records.
  *
  * Leave (parity 3.5, 3.8, 3.9): NAF entities the leaver created and that are
  * not persistent are removed (`r`). Persistent NAF entities it owned go to
- * the remaining member with the greatest session id, the NAF tie winner, with
- * a lastOwnerTime `leadMs` ahead of now: every client accepts that update,
- * and none races it with its own takeOwnership, which needs lastOwnerTime <
- * now. bitECS clients resolve leaves themselves and all compute the same
- * answer; the table follows them: the leaver's creations go, and what it
- * owned goes to the smallest remaining id at lastTimestamp + 1.
+ * the remaining member with the greatest session id, the NAF tie winner, in
+ * one `um` message of two entries: the entity is first unclaimed at a time
+ * `leadMs` ahead of now, then claimed by the heir one millisecond later.
+ * Every client records both ownership changes, the heir too even if it had
+ * grabbed the entity itself meanwhile (a client records lastOwnerTime only
+ * when the owner changes, so a bare handover would leave such an heir at its
+ * own, older time, and the server would then drop all its updates). And no
+ * client races the handover with its own takeOwnership, which needs a
+ * lastOwnerTime before now. This holds while messages take less than
+ * `leadMs` to arrive: a heir that grabbed the entity later than that would
+ * keep its own time. bitECS clients resolve leaves themselves and all
+ * compute the same answer; the table follows them: the leaver's creations
+ * go, and what it owned goes to the smallest remaining id at
+ * lastTimestamp + 1.
  */
 import type { Payload } from '../protocol/frames.js';
 import { EntityTable, NN_SERVER_OWNER, type Entity } from './entities.js';
+
+/**
+ * Hubs' owner of entities nobody has claimed (pinned scene objects, parity
+ * 3.4). A newcomer's snapshot creates an entity under it first when the
+ * entity's ownership has changed before: see `snapshotMessages`.
+ */
+export const UNCLAIMED_OWNER = 'scene';
 
 /** A message to send on behalf of `from`: the NAF payload without from_session_id. */
 export interface EntityMessage {
@@ -53,21 +73,32 @@ function nnFullUpdate(entity: Entity): Payload {
 }
 
 /**
- * The first syncs a newcomer needs, parents before their children. `isPresent`
- * picks who each message claims to come from: the owner if present, else the
- * creator (clients look the sender up in presence).
+ * The first syncs a newcomer needs, parents before their children; with
+ * `only`, just those entities (to restore them at a client that removed them
+ * without the right to). `isPresent` picks who each message claims to come
+ * from: the owner if present, else the creator (clients look the sender up
+ * in presence).
  */
-export function snapshotMessages(table: EntityTable, isPresent: (sessionId: string) => boolean): EntityMessage[] {
+export function snapshotMessages(table: EntityTable, isPresent: (sessionId: string) => boolean, only?: readonly string[]): EntityMessage[] {
   const naf: Entity[] = [];
   const nn: Entity[] = [];
-  for (const entity of table.values()) (entity.protocol === 'naf' ? naf : nn).push(entity);
+  const entities = only === undefined ? [...table.values()] : only.flatMap((id) => table.get(id) ?? []);
+  for (const entity of entities) (entity.protocol === 'naf' ? naf : nn).push(entity);
   const depth = (e: Entity, seen = 0): number => {
     const parent = e.parent === null ? undefined : table.get(e.parent);
     return parent && seen < 32 ? 1 + depth(parent, seen + 1) : 0;
   };
   naf.sort((a, b) => depth(a) - depth(b));
   const from = (e: Entity) => (isPresent(e.owner) ? e.owner : e.creator);
-  const out: EntityMessage[] = naf.map((e) => ({ from: from(e), message: nafFullSync(e, true) }));
+  const out: EntityMessage[] = naf.flatMap((e) => {
+    if (e.lastOwnerTime === -1 || e.owner === UNCLAIMED_OWNER) return [{ from: from(e), message: nafFullSync(e, true) }];
+    const unclaimed = nafFullSync({ ...e, owner: UNCLAIMED_OWNER, lastOwnerTime: -1 }, true);
+    const claim: Payload = { dataType: 'u', data: { networkId: e.networkId, owner: e.owner, creator: e.creator, lastOwnerTime: e.lastOwnerTime, template: e.template, persistent: e.persistent, parent: e.parent, components: {} } };
+    return [
+      { from: from(e), message: unclaimed },
+      { from: from(e), message: claim },
+    ];
+  });
   const creators = new Map<string, Entity[]>();
   for (const e of nn) {
     const list = creators.get(e.creator) ?? [];
@@ -93,7 +124,7 @@ export function snapshotMessages(table: EntityTable, isPresent: (sessionId: stri
 export interface LeaveResolution {
   /** `r` messages for the leaver's non-persistent NAF entities, sent as from the leaver. */
   readonly removals: EntityMessage[];
-  /** Full updates giving the leaver's persistent NAF entities their new owner, sent as from that owner. */
+  /** `um` messages giving the leaver's persistent NAF entities their new owner, sent as from that owner. */
   readonly handovers: EntityMessage[];
 }
 
@@ -120,9 +151,13 @@ export function resolveLeave(table: EntityTable, leaver: string, remaining: read
       table.delete(entity.networkId);
       removals.push({ from: leaver, message: { dataType: 'r', data: { networkId: entity.networkId, template: entity.template } } });
     } else if (entity.persistent && entity.owner === leaver && nafHeir !== undefined) {
+      const unclaimedAt = Math.max(entity.lastOwnerTime + 1, nowMs + leadMs);
+      const unclaimed = nafFullSync({ ...entity, owner: UNCLAIMED_OWNER, lastOwnerTime: unclaimedAt, components: {} }, false)['data'];
       entity.owner = nafHeir;
-      entity.lastOwnerTime = Math.max(entity.lastOwnerTime + 1, nowMs + leadMs);
-      handovers.push({ from: nafHeir, message: nafFullSync(entity, false) });
+      entity.lastOwnerTime = unclaimedAt + 1;
+      // The full state: whatever the heir changed before this reached it was dropped as outdated everywhere else.
+      const claimed = nafFullSync(entity, false)['data'];
+      handovers.push({ from: nafHeir, message: { dataType: 'um', data: { d: [unclaimed, claimed] } } });
     }
   }
   return { removals, handovers };

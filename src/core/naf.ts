@@ -8,8 +8,13 @@ import { isPayload } from '../protocol/codec.js';
 import type { HubPermissions } from './permissions.js';
 
 export type NafDecision =
-  /** Broadcast `naf` with this payload (already carrying from_session_id). */
-  | { readonly action: 'naf'; readonly payload: Payload; readonly isDroppable: boolean }
+  /**
+   * Broadcast `naf` with this payload (already carrying from_session_id). For
+   * an instantiation, `claimed` is the message as sent, before owner and
+   * creator were rewritten: the arbiter judges a first sync of an entity that
+   * already exists by the owner it names.
+   */
+  | { readonly action: 'naf'; readonly payload: Payload; readonly isDroppable: boolean; readonly claimed?: Payload }
   /** Broadcast `nafr` with the client's string untouched. */
   | { readonly action: 'nafr'; readonly payload: Payload }
   /** Nothing is relayed; `reason` names the counter. */
@@ -51,7 +56,7 @@ export function decideNaf(payload: Payload, sender: Sender): NafDecision {
     // Reticulum matches any template here; one that is not a string crashes its channel, we drop it.
     if (typeof data['template'] !== 'string' || !mayInstantiate(data['template'], sender.permissions)) return { action: 'drop', reason: 'template_not_permitted' };
     const owned = { ...data, creator: sender.sessionId, owner: sender.sessionId };
-    return { action: 'naf', payload: { ...payload, data: owned, from_session_id: sender.sessionId }, isDroppable: false };
+    return { action: 'naf', payload: { ...payload, data: owned, from_session_id: sender.sessionId }, isDroppable: false, claimed: payload };
   }
   if (dataType === 'um') {
     const entries = isPayload(data) && Array.isArray(data['d']) ? data['d'] : [];

@@ -1,6 +1,7 @@
 /**
  * Small factories shared by the tests. Pure data, no I/O.
  */
+import type { Entity } from '../../src/core/entities.js';
 import type { Hub } from '../../src/core/hub.js';
 import type { Member } from '../../src/core/member.js';
 import { guestPermissions, type HubPermissions, RESTRICTIVE_MEMBER_PERMISSIONS } from '../../src/core/permissions.js';
@@ -37,6 +38,27 @@ export function makeMember(overrides: Partial<Member> = {}): Member {
     roles: { owner: false, creator: false, signed_in: false },
     permissions: permsFor(RESTRICTIVE_MEMBER_PERMISSIONS),
     flags: {},
+    ...overrides,
+  };
+}
+
+/**
+ * A live entity for the entity table: a NAF media object created and owned by
+ * `alice`, as a receiving client holds it (lastOwnerTime -1, parity 3.3).
+ * Each call gets its own `components` object.
+ */
+export function makeEntity(overrides: Partial<Entity> & Pick<Entity, 'networkId'>): Entity {
+  return {
+    protocol: 'naf',
+    owner: 'alice',
+    creator: 'alice',
+    lastOwnerTime: -1,
+    template: '#interactable-media',
+    persistent: false,
+    parent: null,
+    components: {},
+    lastTimestamp: 0,
+    createMessage: null,
     ...overrides,
   };
 }
