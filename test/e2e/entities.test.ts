@@ -15,8 +15,12 @@ type Msg = Record<string, unknown> & { data: Record<string, unknown> };
 /** Collects every naf and nafr message a channel receives, nafr parsed. */
 function collect(channel: Channel): Msg[] {
   const got: Msg[] = [];
-  channel.on('naf', (p: Msg) => got.push(p));
-  channel.on('nafr', (p: { naf: string; from_session_id: string }) => got.push({ ...(JSON.parse(p.naf) as Msg), from_session_id: p.from_session_id }));
+  channel.on('naf', (p: Msg) => {
+    got.push(p);
+  });
+  channel.on('nafr', (p: { naf: string; from_session_id: string }) => {
+    got.push({ ...(JSON.parse(p.naf) as Msg), from_session_id: p.from_session_id });
+  });
   return got;
 }
 
@@ -52,9 +56,13 @@ describe('entities on the server', () => {
     const events: string[] = [];
     const socket = phxSocket(node);
     const channel = socket.channel(`hub:${sid}`, profile('carol'));
-    channel.on('presence_state', () => events.push('presence_state'));
+    channel.on('presence_state', () => {
+      events.push('presence_state');
+    });
     const got = collect(channel);
-    channel.on('naf', () => events.push('naf'));
+    channel.on('naf', () => {
+      events.push('naf');
+    });
     await join(channel);
     await waitFor(() => got.length === 1, 5000, 'carol gets the snapshot');
     expect(events).toEqual(['presence_state', 'naf']);
