@@ -65,11 +65,12 @@ function applyNafEntry(table: EntityTable, entry: unknown, ctx: ArbiterContext, 
   const claim = { owner: entry['owner'], lastOwnerTime: entry['lastOwnerTime'] };
   const entity = table.get(entry['networkId']);
   if (!entity) {
-    if (table.wasRemoved(entry['networkId'])) return 'removed';
+    if (table.isRemovedFor(entry['networkId'], ctx.sender)) return 'removed';
     // Clients instantiate from first syncs only; anything else about an unknown entity is theirs to stash or drop.
     if (entry['isFirstSync'] !== true) return 'accept';
     const creator = isId(entry['creator']) ? entry['creator'] : claim.owner;
-    if (table.countBy(creator) >= ctx.maxEntitiesPerSession) return 'entity_limit';
+    // Counted against the sender: a persistent first sync keeps whatever creator it names.
+    if (table.countBy(ctx.sender) >= ctx.maxEntitiesPerSession) return 'entity_limit';
     const components: Record<string, unknown> = {};
     mergeComponents(components, entry['components']);
     table.add({
@@ -85,7 +86,7 @@ function applyNafEntry(table: EntityTable, entry: unknown, ctx: ArbiterContext, 
       components,
       lastTimestamp: 0,
       createMessage: null,
-    });
+    }, ctx.sender);
     return 'accept';
   }
   if (entity.protocol !== 'naf') return 'invalid';
@@ -106,6 +107,7 @@ function applyNafRemove(table: EntityTable, data: unknown, ctx: ArbiterContext):
   if (!isPayload(data) || !isId(data['networkId'])) return 'invalid';
   const entity = table.get(data['networkId']);
   if (!entity) return 'accept';
+  if (entity.protocol !== 'naf') return 'invalid';
   const isAvatar = entity.template.endsWith('-avatar');
   const mayRemove = ctx.sender === entity.creator || (!isAvatar && ctx.sender === entity.owner);
   if (!mayRemove) return 'not_owner';
@@ -152,7 +154,7 @@ function arbitrateNaf(table: EntityTable, message: Payload, ctx: ArbiterContext,
 function applyNnCreate(table: EntityTable, create: unknown, ctx: ArbiterContext): EntryVerdict {
   if (!isPayload(create) || !isId(create['networkId'])) return 'invalid';
   if (table.get(create['networkId'])) return 'accept';
-  if (table.wasRemoved(create['networkId'])) return 'removed';
+  if (table.isRemovedFor(create['networkId'], ctx.sender)) return 'removed';
   if (table.countBy(ctx.sender) >= ctx.maxEntitiesPerSession) return 'entity_limit';
   table.add({
     networkId: create['networkId'],
@@ -166,14 +168,14 @@ function applyNnCreate(table: EntityTable, create: unknown, ctx: ArbiterContext)
     components: {},
     lastTimestamp: 0,
     createMessage: create,
-  });
+  }, ctx.sender);
   return 'accept';
 }
 
 function applyNnUpdate(table: EntityTable, update: unknown, ctx: ArbiterContext): EntryVerdict {
   if (!isPayload(update) || !isId(update['nid']) || !isId(update['owner']) || !isTime(update['lastOwnerTime'])) return 'invalid';
   const entity = table.get(update['nid']);
-  if (!entity) return table.wasRemoved(update['nid']) ? 'removed' : 'accept';
+  if (!entity) return table.isRemovedFor(update['nid'], ctx.sender) ? 'removed' : 'accept';
   if (entity.protocol !== 'nn') return 'invalid';
   const claim = { owner: update['owner'], lastOwnerTime: update['lastOwnerTime'] };
   if (!nnAccepts(entity, claim)) return 'outdated';
@@ -197,6 +199,7 @@ function applyNnDelete(table: EntityTable, nid: unknown, ctx: ArbiterContext): E
   if (!isId(nid)) return 'invalid';
   const entity = table.get(nid);
   if (!entity) return 'accept';
+  if (entity.protocol !== 'nn') return 'invalid';
   if (ctx.sender !== entity.creator && ctx.sender !== entity.owner) return 'not_owner';
   table.delete(nid);
   return 'accept';
@@ -221,10 +224,11 @@ function arbitrateNn(table: EntityTable, message: Payload, ctx: ArbiterContext):
     ],
     ['updates', (u) => applyNnUpdate(table, u, ctx)],
   ];
+  // Shape first: nothing may touch the table for a message that is then refused whole.
+  if (parts.some(([key]) => data[key] !== undefined && !Array.isArray(data[key]))) return { message: null, drops: ['invalid'] };
   for (const [key, apply] of parts) {
     const items = data[key];
-    if (items === undefined) continue;
-    if (!Array.isArray(items)) return { message: null, drops: ['invalid'] };
+    if (!Array.isArray(items)) continue;
     const kept = items.filter((item) => {
       const verdict = apply(item);
       if (verdict !== 'accept') drops.push(verdict);

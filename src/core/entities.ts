@@ -71,35 +71,46 @@ export function mergeComponents(into: Record<string, unknown>, components: unkno
 export const REMOVED_IDS_KEPT = 4096;
 
 /**
- * Entities of one room, with a count per creator for the per-session limit,
+ * Entities of one room, with a count per session for the per-session limit,
  * and the ids of the last REMOVED_IDS_KEPT removed entities, so a first sync
  * that was already in flight cannot bring one back (bitECS clients skip
- * creates of deleted ids the same way, parity 3.8).
+ * creates of deleted ids the same way, parity 3.8). An entity removed because
+ * its creator left may come back from that creator: a client that reconnects
+ * keeps its session id and resends what it created (parity 2.11, 3.6).
  */
 export class EntityTable {
   readonly #byId = new Map<string, Entity>();
-  readonly #countByCreator = new Map<string, number>();
-  readonly #removed = new Set<string>();
+  /** networkId -> the session its creation is counted against. */
+  readonly #chargedTo = new Map<string, string>();
+  readonly #countBySession = new Map<string, number>();
+  /** networkId -> the only session that may bring it back, or null for nobody. */
+  readonly #removed = new Map<string, string | null>();
 
   get(networkId: string): Entity | undefined {
     return this.#byId.get(networkId);
   }
 
-  add(entity: Entity): void {
+  /** Adds an entity, counted against `chargedTo` (the sender that created it; by default its creator). */
+  add(entity: Entity, chargedTo: string = entity.creator): void {
     if (this.#byId.has(entity.networkId)) throw new TypeError(`entity ${entity.networkId} exists`);
     this.#byId.set(entity.networkId, entity);
-    this.#countByCreator.set(entity.creator, (this.#countByCreator.get(entity.creator) ?? 0) + 1);
+    this.#removed.delete(entity.networkId);
+    this.#chargedTo.set(entity.networkId, chargedTo);
+    this.#countBySession.set(chargedTo, (this.#countBySession.get(chargedTo) ?? 0) + 1);
   }
 
-  delete(networkId: string): Entity | undefined {
+  /** Removes an entity and remembers its id; with `mayReturnFrom`, that session alone may create it again. */
+  delete(networkId: string, mayReturnFrom: string | null = null): Entity | undefined {
     const entity = this.#byId.get(networkId);
     if (!entity) return undefined;
     this.#byId.delete(networkId);
-    this.#removed.add(networkId);
-    if (this.#removed.size > REMOVED_IDS_KEPT) this.#removed.delete(this.#removed.values().next().value as string);
-    const n = (this.#countByCreator.get(entity.creator) ?? 1) - 1;
-    if (n > 0) this.#countByCreator.set(entity.creator, n);
-    else this.#countByCreator.delete(entity.creator);
+    this.#removed.set(networkId, mayReturnFrom);
+    if (this.#removed.size > REMOVED_IDS_KEPT) this.#removed.delete(this.#removed.keys().next().value as string);
+    const charged = this.#chargedTo.get(networkId) ?? entity.creator;
+    this.#chargedTo.delete(networkId);
+    const n = (this.#countBySession.get(charged) ?? 1) - 1;
+    if (n > 0) this.#countBySession.set(charged, n);
+    else this.#countBySession.delete(charged);
     return entity;
   }
 
@@ -108,9 +119,14 @@ export class EntityTable {
     return this.#removed.has(networkId);
   }
 
-  /** How many live entities `creator` created. */
-  countBy(creator: string): number {
-    return this.#countByCreator.get(creator) ?? 0;
+  /** Whether `networkId` was removed and may not come back from `sender`. */
+  isRemovedFor(networkId: string, sender: string): boolean {
+    return this.#removed.has(networkId) && this.#removed.get(networkId) !== sender;
+  }
+
+  /** How many live entities are counted against `session`. */
+  countBy(session: string): number {
+    return this.#countBySession.get(session) ?? 0;
   }
 
   values(): IterableIterator<Entity> {

@@ -138,7 +138,7 @@ export function resolveLeave(table: EntityTable, leaver: string, remaining: read
 
   for (const entity of [...table.values()]) {
     if (entity.protocol === 'nn') {
-      if (entity.creator === leaver) table.delete(entity.networkId);
+      if (entity.creator === leaver) table.delete(entity.networkId, leaver);
       else if (entity.owner === leaver && nnHeir !== undefined) {
         entity.owner = nnHeir;
         entity.lastOwnerTime = entity.lastTimestamp + 1;
@@ -148,7 +148,8 @@ export function resolveLeave(table: EntityTable, leaver: string, remaining: read
     // NAF removeEntitiesOfClient: created by the leaver, or no creator and owned by it.
     const isLeavers = entity.creator === leaver || (entity.creator === '' && entity.owner === leaver);
     if (isLeavers && !entity.persistent) {
-      table.delete(entity.networkId);
+      // Should the leaver reconnect (same session id), it resends these and they come back.
+      table.delete(entity.networkId, leaver);
       removals.push({ from: leaver, message: { dataType: 'r', data: { networkId: entity.networkId, template: entity.template } } });
     } else if (entity.persistent && entity.owner === leaver && nafHeir !== undefined) {
       const unclaimedAt = Math.max(entity.lastOwnerTime + 1, nowMs + leadMs);
