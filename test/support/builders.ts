@@ -1,7 +1,7 @@
 /**
  * Small factories shared by the tests. Pure data, no I/O.
  */
-import type { Entity } from '../../src/core/entities.js';
+import { EntityTable, type Entity } from '../../src/core/entities.js';
 import type { Hub } from '../../src/core/hub.js';
 import type { Member } from '../../src/core/member.js';
 import { guestPermissions, type HubPermissions, RESTRICTIVE_MEMBER_PERMISSIONS } from '../../src/core/permissions.js';
@@ -61,4 +61,18 @@ export function makeEntity(overrides: Partial<Entity> & Pick<Entity, 'networkId'
     createMessage: null,
     ...overrides,
   };
+}
+
+/** A table holding these entities. */
+export function tableWith(...entities: Entity[]): EntityTable {
+  const table = new EntityTable();
+  for (const e of entities) table.add(e);
+  return table;
+}
+
+/** The entity `networkId` of `table`; throws when it is not there. */
+export function entityIn(table: EntityTable, networkId: string): Entity {
+  const entity = table.get(networkId);
+  if (!entity) throw new Error(`no entity ${networkId}`);
+  return entity;
 }

@@ -4,7 +4,7 @@ import { arbitrate, type ArbiterContext, type Arbitration, type DropReason } fro
 import { EntityTable, NN_SERVER_OWNER, type Entity } from '../../src/core/entities.js';
 import { resolveLeave } from '../../src/core/entity-lifecycle.js';
 import type { Payload } from '../../src/protocol/frames.js';
-import { makeEntity } from '../support/builders.js';
+import { entityIn, makeEntity, tableWith } from '../support/builders.js';
 
 // --- helpers ---------------------------------------------------------------
 
@@ -19,17 +19,6 @@ function expectCut(result: Arbitration, drops: readonly DropReason[]): void {
   expect(result.drops).toEqual(drops);
 }
 
-function tableWith(...entities: Entity[]): EntityTable {
-  const table = new EntityTable();
-  for (const e of entities) table.add(e);
-  return table;
-}
-
-function entityIn(table: EntityTable, networkId: string): Entity {
-  const entity = table.get(networkId);
-  if (!entity) throw new Error(`no entity ${networkId}`);
-  return entity;
-}
 
 /** A NAF first sync `u`, as Reticulum relays it after the owner/creator rewrite. */
 function firstSync(networkId: string, owner: string, data: Payload = {}): Payload {

@@ -3,21 +3,10 @@ import fc from 'fast-check';
 import { EntityTable, nafAccepts, NN_SERVER_OWNER, type Entity, type OwnerClaim } from '../../src/core/entities.js';
 import { resolveLeave, snapshotMessages, UNCLAIMED_OWNER, type EntityMessage } from '../../src/core/entity-lifecycle.js';
 import type { Payload } from '../../src/protocol/frames.js';
-import { makeEntity } from '../support/builders.js';
+import { entityIn, makeEntity, tableWith } from '../support/builders.js';
 
 // --- helpers ---------------------------------------------------------------
 
-function tableWith(...entities: Entity[]): EntityTable {
-  const table = new EntityTable();
-  for (const e of entities) table.add(e);
-  return table;
-}
-
-function entityIn(table: EntityTable, networkId: string): Entity {
-  const entity = table.get(networkId);
-  if (!entity) throw new Error(`no entity ${networkId}`);
-  return entity;
-}
 
 const presentAmong =
   (...ids: string[]) =>
