@@ -12,6 +12,7 @@ export const ErrorCode = {
   JOIN_CRASHED: { http: 500, reason: 'join crashed' },
   UNMATCHED_TOPIC: { http: 404, reason: 'unmatched topic' },
   TIMEOUT: { http: 504, reason: 'timeout' },
+  NO_RESPONDERS: { http: 503, reason: 'no_responders' },
   BAD_REQUEST: { http: 422, reason: 'bad_request' },
   UNKNOWN_EVENT: { http: 400, reason: 'unknown_event' },
   NOT_IMPLEMENTED: { http: 501, reason: 'not_implemented' },
