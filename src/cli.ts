@@ -6,12 +6,14 @@
 import { parseArgs } from 'node:util';
 import { describeConfig, loadConfig } from './config.js';
 import { AppError } from './errors.js';
-import { startNode, VERSION } from './main.js';
+import { openStore, startNode, VERSION } from './main.js';
+import { migrateToLatest, SqlStore } from './adapters/sql-store.js';
 
 const USAGE = `Usage: hubmesh <command> [options]
 
 Commands:
   serve       run a relay node (HTTP API, shared links and the Phoenix socket)
+  migrate     apply database migrations (PGlite in the data dir, or DATABASE_URL)
   help        show this help
 
 Options:
@@ -56,6 +58,32 @@ async function serve(args: string[]): Promise<number> {
   return 0;
 }
 
+const MIGRATE_USAGE = `Usage: hubmesh migrate
+
+Applies every database migration not yet applied, to PostgreSQL when
+DATABASE_URL is set, otherwise to PGlite under HUBMESH_DATA_DIR, and lists
+what it applied. \`hubmesh serve\` does the same at start unless
+HUBMESH_AUTO_MIGRATE=false.
+`;
+
+async function migrate(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { help: { type: 'boolean', short: 'h' } }, strict: true });
+  if (values.help) {
+    write(process.stdout, MIGRATE_USAGE);
+    return 0;
+  }
+  const config = loadConfig(process.env);
+  const store = await openStore(config, { migrate: false });
+  try {
+    if (!(store instanceof SqlStore)) throw new TypeError('the configured store has no migrations');
+    const applied = await migrateToLatest(store.db as Parameters<typeof migrateToLatest>[0]);
+    write(process.stdout, applied.length === 0 ? 'database is up to date' : `applied:\n${applied.map((m) => `  ${m}`).join('\n')}`);
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -63,6 +91,8 @@ export async function runCli(argv: string[]): Promise<number> {
     switch (command) {
       case 'serve':
         return await serve(rest);
+      case 'migrate':
+        return await migrate(rest);
       case '--version':
       case 'version':
         write(process.stdout, VERSION);
@@ -78,8 +108,9 @@ export async function runCli(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (err) {
-    if (err instanceof AppError && err.code === 'CONFIG_INVALID') {
-      write(process.stderr, `hubmesh: ${err.message}`);
+    if (err instanceof AppError && (err.code === 'CONFIG_INVALID' || err.code === 'PERSIST_FAILED')) {
+      const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+      write(process.stderr, `hubmesh: ${err.message}${cause}`);
       return 1;
     }
     if (err instanceof TypeError && (err as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {

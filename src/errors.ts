@@ -22,6 +22,8 @@ export const ErrorCode = {
   ENTITY_LIMIT: { http: 429, reason: 'entity_limit' },
   UNSUPPORTED_BINARY: { http: 415, reason: 'binary_not_supported' },
   CONFIG_INVALID: { http: 500, reason: 'config_invalid' },
+  PERSIST_FAILED: { http: 503, reason: 'persist_failed' },
+  STORE_UNAVAILABLE: { http: 503, reason: 'store_unavailable' },
   CLOSED: { http: 503, reason: 'server_closed' },
   DRAINING: { http: 503, reason: 'draining' },
   INTERNAL: { http: 500, reason: 'internal' },

@@ -5,12 +5,14 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { HubRegistry } from '../actors/hub-registry.js';
 import { JoseTokens } from './adapters/jose-tokens.js';
 import { MemoryMetrics } from './adapters/memory-metrics.js';
-import { MemoryStore } from './adapters/memory-store.js';
+import { openPgStore } from './adapters/pg-store.js';
+import { openPgliteStore } from './adapters/pglite-store.js';
 import { SystemClock } from './adapters/system-clock.js';
 import type { Config } from './config.js';
 import { installErrorHandler } from './http/errors.js';
@@ -38,6 +40,16 @@ function readVersion(): string {
 }
 
 export const VERSION = readVersion();
+
+/**
+ * The configured store: PostgreSQL when DATABASE_URL is set, otherwise PGlite
+ * under the data directory. Migrations run first unless HUBMESH_AUTO_MIGRATE
+ * is false (then `hubmesh migrate` must have run).
+ */
+export function openStore(config: Config, opts: { migrate?: boolean } = {}): Promise<Store> {
+  const migrate = opts.migrate ?? config.autoMigrate;
+  return config.databaseUrl !== undefined ? openPgStore({ url: config.databaseUrl, migrate }) : openPgliteStore({ dir: join(config.dataDir, 'pglite'), migrate });
+}
 
 /** Adapters a caller may supply instead of the embedded defaults. */
 export interface NodeAdapters {
@@ -70,7 +82,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
   const log = adapters.logger ?? createLogger(config);
   const clock = adapters.clock ?? new SystemClock();
   const metrics = adapters.metrics ?? new MemoryMetrics();
-  const store = adapters.store ?? new MemoryStore();
+  const store = adapters.store ?? (await openStore(config));
   const secrets = await loadSecrets(config.dataDir, config.secret);
   const tokens = new JoseTokens(secrets.secret, secrets.permsKeyPem);
 

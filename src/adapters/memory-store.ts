@@ -1,6 +1,6 @@
 import type { Hub } from '../core/hub.js';
 import { AppError } from '../errors.js';
-import type { Store } from '../ports/store.js';
+import type { HubPatch, Store } from '../ports/store.js';
 
 /** Rooms in a Map: nothing survives the process. See ports/store.ts for the semantics. */
 export class MemoryStore implements Store {
@@ -21,6 +21,25 @@ export class MemoryStore implements Store {
     this.#check();
     const hub = this.#hubs.get(hubSid);
     return hub ? structuredClone(hub) : undefined;
+  }
+
+  async updateHub(hubSid: string, patch: HubPatch): Promise<Hub | undefined> {
+    this.#check();
+    const hub = this.#hubs.get(hubSid);
+    if (!hub) return undefined;
+    const changes = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as HubPatch;
+    const next = { ...hub, ...structuredClone(changes) };
+    this.#hubs.set(hubSid, next);
+    return structuredClone(next);
+  }
+
+  async listPublicHubs(limit: number): Promise<Hub[]> {
+    this.#check();
+    return [...this.#hubs.values()]
+      .filter((h) => h.allowPromotion)
+      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
+      .slice(0, limit)
+      .map((h) => structuredClone(h));
   }
 
   async close(): Promise<void> {

@@ -1,17 +1,31 @@
 /**
- * Where rooms are kept. Issue 5 adds the PostgreSQL and PGlite adapters and
- * the rest of the schema; every adapter passes test/contract/store.ts.
+ * Where rooms and everything that must outlive a process are kept. Adapters:
+ * MemoryStore (tests and tools), PGlite under the data dir (the embedded
+ * default) and PostgreSQL; every one passes test/contract/store.ts.
  *
  * Semantics:
  * - `createHub` resolves once the room is stored; it rejects with
  *   AppError('BAD_REQUEST') when the sid is already taken, and stores nothing.
  * - `getHub` resolves to the room, or `undefined` when there is none.
+ * - `updateHub` changes only the fields given and resolves to the room as
+ *   stored afterwards, or `undefined` when there is no such room.
+ * - `listPublicHubs` resolves to at most `limit` rooms that allow promotion,
+ *   newest first.
+ * - What comes back equals what went in: the same types (numbers, Dates,
+ *   JSON objects) from every adapter, and changing it changes nothing stored.
+ * - A write the backend cannot make rejects with AppError('PERSIST_FAILED'),
+ *   a read with AppError('STORE_UNAVAILABLE'); nothing half-written remains.
  * - After `close()` (idempotent) every call rejects with AppError('CLOSED').
  */
 import type { Hub } from '../core/hub.js';
 
+/** The fields of a room that can change after it is created. */
+export type HubPatch = Partial<Pick<Hub, 'name' | 'slug' | 'description' | 'userData' | 'roomSize' | 'memberPermissions' | 'allowPromotion' | 'entryMode'>>;
+
 export interface Store {
   createHub(hub: Hub): Promise<void>;
   getHub(hubSid: string): Promise<Hub | undefined>;
+  updateHub(hubSid: string, patch: HubPatch): Promise<Hub | undefined>;
+  listPublicHubs(limit: number): Promise<Hub[]>;
   close(): Promise<void>;
 }

@@ -46,6 +46,43 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       expect((await store.getHub('AbCdEfG'))?.userData).toEqual(sampleHub().userData);
     });
 
+    it('returns the same types it was given: numbers, Dates, JSON objects and nulls', async () => {
+      const store = await makeStore();
+      const hub = sampleHub({ description: 'd', userData: { n: 1, f: 1.5, s: 'x', b: true, z: null, a: [1, { k: 'v' }] } });
+      await store.createHub(hub);
+      const got = await store.getHub(hub.hubSid);
+      expect(typeof got?.roomSize).toBe('number');
+      expect(typeof got?.memberPermissions).toBe('number');
+      expect(got?.createdAt).toBeInstanceOf(Date);
+      expect(got?.createdAt.getTime()).toBe(hub.createdAt.getTime());
+      expect(got).toEqual(hub);
+    });
+
+    it('updates only the fields given and returns the hub as stored', async () => {
+      const store = await makeStore();
+      await store.createHub(sampleHub());
+      const updated = await store.updateHub('AbCdEfG', { name: 'Renamed', slug: 'renamed', roomSize: 10, userData: { x: 2 }, entryMode: 'deny', description: undefined });
+      expect(updated).toEqual({ ...sampleHub(), name: 'Renamed', slug: 'renamed', roomSize: 10, userData: { x: 2 }, entryMode: 'deny' });
+      expect(await store.getHub('AbCdEfG')).toEqual(updated);
+      expect(await store.updateHub('AbCdEfG', { description: null, userData: null })).toMatchObject({ description: null, userData: null, name: 'Renamed' });
+    });
+
+    it('resolves undefined when updating a hub that does not exist', async () => {
+      const store = await makeStore();
+      expect(await store.updateHub('NoSuchH', { name: 'x' })).toBeUndefined();
+    });
+
+    it('lists public hubs only, newest first, up to the limit', async () => {
+      const store = await makeStore();
+      const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
+      await store.createHub(sampleHub({ hubSid: 'PubAaaa', allowPromotion: true, createdAt: at(1) }));
+      await store.createHub(sampleHub({ hubSid: 'PrvBbbb', allowPromotion: false, createdAt: at(2) }));
+      await store.createHub(sampleHub({ hubSid: 'PubCccc', allowPromotion: true, createdAt: at(3) }));
+      await store.createHub(sampleHub({ hubSid: 'PubDddd', allowPromotion: true, createdAt: at(4) }));
+      expect((await store.listPublicHubs(10)).map((h) => h.hubSid)).toEqual(['PubDddd', 'PubCccc', 'PubAaaa']);
+      expect((await store.listPublicHubs(2)).map((h) => h.hubSid)).toEqual(['PubDddd', 'PubCccc']);
+    });
+
     it('rejects every call with CLOSED after close, which is idempotent', async () => {
       const store = await makeStore();
       await store.close();
@@ -54,6 +91,8 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       expect(err).toBeInstanceOf(AppError);
       expect((err as AppError).code).toBe('CLOSED');
       await expect(store.createHub(sampleHub())).rejects.toMatchObject({ code: 'CLOSED' });
+      await expect(store.updateHub('AbCdEfG', { name: 'x' })).rejects.toMatchObject({ code: 'CLOSED' });
+      await expect(store.listPublicHubs(1)).rejects.toMatchObject({ code: 'CLOSED' });
     });
   });
 }

@@ -64,6 +64,42 @@ describe('hubmesh CLI', () => {
     expect(proc.err()).toBe('');
   });
 
+  it('keeps rooms in PGlite under the data dir across restarts, and migrates on demand', async () => {
+    const dataDir = join(await tempDir(), 'data');
+    const env = { HUBMESH_DATA_DIR: dataDir, HUBMESH_LOG_LEVEL: 'warn' };
+    const migrate = run(['migrate'], env);
+    expect(await within(migrate.exited, 30_000, 'migrate')).toBe(0);
+    expect(migrate.out()).toContain('20261121_0001_initial');
+    const again = run(['migrate'], env);
+    expect(await within(again.exited, 30_000, 'migrate again')).toBe(0);
+    expect(again.out()).toContain('database is up to date');
+
+    const serveOnce = async (fn: (url: string) => Promise<void>) => {
+      const proc = run(['serve', '--port', '0'], env);
+      const url = await within(
+        new Promise<string>((resolve) => proc.child.stdout.on('data', () => {
+          const m = /serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(proc.out());
+          if (m) resolve(m[1]!);
+        })),
+        30_000,
+        'the serving line',
+      );
+      await fn(url);
+      proc.child.kill('SIGTERM');
+      expect(await within(proc.exited, 10_000, 'exit')).toBe(0);
+    };
+    let sid = '';
+    await serveOnce(async (url) => {
+      const res = await fetch(`${url}/api/v1/hubs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ hub: { name: 'Lasting', user_data: { k: [1, 2] } } }) });
+      sid = ((await res.json()) as { hub_id: string }).hub_id;
+    });
+    await serveOnce(async (url) => {
+      const res = await fetch(`${url}/api/v1/hubs/${sid}`);
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { hubs: unknown[] }).hubs[0]).toMatchObject({ hub_id: sid, name: 'Lasting', user_data: { k: [1, 2] } });
+    });
+  });
+
   it('refuses invalid configuration listing every problem', async () => {
     const proc = run(['serve'], { HUBMESH_DATA_DIR: await tempDir(), HUBMESH_PORT: 'eighty', HUBMESH_RATE_BURST: '0', HUBMESH_COLOUR: 'red' });
     expect(await within(proc.exited, 10_000, 'exit')).toBe(1);

@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, onTestFinished } from 'vitest';
+import { MemoryStore } from '../../src/adapters/memory-store.js';
 import { loadConfig } from '../../src/config.js';
 import { startNode, type HubmeshNode, type NodeAdapters } from '../../src/main.js';
 
@@ -34,7 +35,8 @@ export async function startTestNode(opts: TestNodeOptions = {}): Promise<Hubmesh
     HUBMESH_DATA_DIR: dataDir,
     ...opts.env,
   });
-  const node = await startNode(config, opts.adapters);
+  // Rooms in memory unless the test brings its own store: the SQL stores have their own suites.
+  const node = await startNode(config, { store: new MemoryStore(), ...opts.adapters });
   const teardown = async () => {
     await node.close();
     await rm(dataDir, { recursive: true, force: true });

@@ -133,10 +133,15 @@ describe('loadConfig', () => {
 });
 
 describe('configEnv and describeConfig', () => {
-  it('names every setting HUBMESH_*, uniquely', () => {
+  it('names every setting HUBMESH_*, uniquely, but the conventional DATABASE_URL', () => {
     const names = Object.values(configEnv);
     expect(new Set(names).size).toBe(names.length);
-    for (const name of names) expect(name).toMatch(/^HUBMESH_[A-Z_]+$/);
+    for (const name of names.filter((n) => n !== 'DATABASE_URL')) expect(name).toMatch(/^HUBMESH_[A-Z_]+$/);
+  });
+
+  it('reads DATABASE_URL and checks it is a PostgreSQL URL', () => {
+    expect(loadConfig({ DATABASE_URL: 'postgres://u@127.0.0.1:5432/db' }).databaseUrl).toBe('postgres://u@127.0.0.1:5432/db');
+    expect(problems(configError({ DATABASE_URL: 'mysql://x' }))).toEqual([expect.stringMatching(/^DATABASE_URL /)]);
   });
 
   it('describes every setting with its default', () => {
