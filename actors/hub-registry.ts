@@ -137,7 +137,12 @@ export class HubRegistry {
       return;
     }
     const decision = err === undefined ? decideJoin(undefined, item.conn.sessionId, item.params) : null;
-    const reply = decision && !decision.ok ? new AppError(decision.code, decision.message) : new AppError('JOIN_CRASHED', 'join failed on the server');
+    const reply =
+      decision && !decision.ok
+        ? new AppError(decision.code, decision.message)
+        : err instanceof AppError && err.code === 'STORE_UNAVAILABLE'
+          ? new AppError('STORE_UNAVAILABLE', 'the room cannot be loaded now; try again shortly')
+          : new AppError('JOIN_CRASHED', 'join failed on the server');
     item.conn.send(OutFrame.reply(item.joinRef, item.ref, topic, 'error', reply.toReply()));
     item.conn.endChannel(topic, item.joinRef, 'refused');
   }

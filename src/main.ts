@@ -51,6 +51,9 @@ export function openStore(config: Config, opts: { migrate?: boolean } = {}): Pro
   return config.databaseUrl !== undefined ? openPgStore({ url: config.databaseUrl, migrate }) : openPgliteStore({ dir: join(config.dataDir, 'pglite'), migrate });
 }
 
+/** How long /readyz waits for the database before calling it down. */
+const READY_PING_MS = 1000;
+
 /** Adapters a caller may supply instead of the embedded defaults. */
 export interface NodeAdapters {
   readonly clock?: Clock;
@@ -119,7 +122,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   });
   installErrorHandler(app);
-  await app.register(healthRoutes, { isReady: () => isReady });
+  await app.register(healthRoutes, { isReady: () => isReady, pingStore: () => store.ping(READY_PING_MS) });
   await app.register(metaRoutes, { version: VERSION, pool: 'hubmesh', baseUrl: () => baseUrl });
   await app.register(hubRoutes, {
     store,

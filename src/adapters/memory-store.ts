@@ -42,6 +42,10 @@ export class MemoryStore implements Store {
       .map((h) => structuredClone(h));
   }
 
+  async ping(_timeoutMs: number): Promise<void> {
+    this.#check();
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
   }

@@ -173,6 +173,21 @@ export class SqlStore implements Store {
     return rows.map(toHub);
   }
 
+  async ping(timeoutMs: number): Promise<void> {
+    this.#check();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new AppError('STORE_UNAVAILABLE', `the database did not answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    try {
+      await Promise.race([sql`select 1`.execute(this.#db), timeout]);
+    } catch (err) {
+      throw err instanceof AppError ? err : new AppError('STORE_UNAVAILABLE', 'the database did not answer', { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   async close(): Promise<void> {
     this.#closing ??= this.#db.destroy();
     await this.#closing;

@@ -48,10 +48,21 @@ type CreateBody = FromSchema<ReturnType<typeof createBodySchema>>;
 
 const SID_ATTEMPTS = 5;
 
-async function newSid(store: Store): Promise<string> {
+/**
+ * Stores a new room under a fresh sid. The store refuses a taken sid, so a
+ * collision (vanishingly rare) just draws again, with no read first.
+ */
+async function storeWithFreshSid(store: Store, make: (sid: string) => Hub): Promise<Hub> {
   for (let i = 0; i < SID_ATTEMPTS; i++) {
     const sid = sidFromBytes(randomBytes(32));
-    if (sid && !(await store.getHub(sid))) return sid;
+    if (!sid) continue;
+    const hub = make(sid);
+    try {
+      await store.createHub(hub);
+      return hub;
+    } catch (err) {
+      if (!(err instanceof AppError && err.code === 'BAD_REQUEST')) throw err;
+    }
   }
   throw new AppError('INTERNAL', 'could not allocate a room id');
 }
@@ -59,8 +70,8 @@ async function newSid(store: Store): Promise<string> {
 export async function hubRoutes(app: FastifyInstance, opts: HubRoutesOptions): Promise<void> {
   app.post<{ Body: CreateBody }>('/api/v1/hubs', { schema: { body: createBodySchema(opts.maxRoomSize) } }, async (req) => {
     const input = req.body.hub;
-    const hub: Hub = {
-      hubSid: await newSid(opts.store),
+    const hub = await storeWithFreshSid(opts.store, (hubSid) => ({
+      hubSid,
       name: input.name.trim(),
       slug: slugify(input.name),
       description: input.description ?? null,
@@ -72,8 +83,7 @@ export async function hubRoutes(app: FastifyInstance, opts: HubRoutesOptions): P
       creatorAssignmentToken: randomBytes(16).toString('hex'),
       embedToken: randomBytes(16).toString('hex'),
       createdAt: new Date(),
-    };
-    await opts.store.createHub(hub);
+    }));
     req.log.info({ hubSid: hub.hubSid }, 'hub created');
     return {
       status: 'ok',

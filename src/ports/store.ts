@@ -15,6 +15,8 @@
  *   JSON objects) from every adapter, and changing it changes nothing stored.
  * - A write the backend cannot make rejects with AppError('PERSIST_FAILED'),
  *   a read with AppError('STORE_UNAVAILABLE'); nothing half-written remains.
+ * - `ping` resolves when the backend answers, and rejects with
+ *   AppError('STORE_UNAVAILABLE') when it does not within `timeoutMs`.
  * - After `close()` (idempotent) every call rejects with AppError('CLOSED').
  */
 import type { Hub } from '../core/hub.js';
@@ -27,5 +29,6 @@ export interface Store {
   getHub(hubSid: string): Promise<Hub | undefined>;
   updateHub(hubSid: string, patch: HubPatch): Promise<Hub | undefined>;
   listPublicHubs(limit: number): Promise<Hub[]>;
+  ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }

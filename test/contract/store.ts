@@ -83,6 +83,11 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       expect((await store.listPublicHubs(2)).map((h) => h.hubSid)).toEqual(['PubDddd', 'PubCccc']);
     });
 
+    it('answers a ping', async () => {
+      const store = await makeStore();
+      await expect(store.ping(5000)).resolves.toBeUndefined();
+    });
+
     it('rejects every call with CLOSED after close, which is idempotent', async () => {
       const store = await makeStore();
       await store.close();
@@ -93,6 +98,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       await expect(store.createHub(sampleHub())).rejects.toMatchObject({ code: 'CLOSED' });
       await expect(store.updateHub('AbCdEfG', { name: 'x' })).rejects.toMatchObject({ code: 'CLOSED' });
       await expect(store.listPublicHubs(1)).rejects.toMatchObject({ code: 'CLOSED' });
+      await expect(store.ping(100)).rejects.toMatchObject({ code: 'CLOSED' });
     });
   });
 }
