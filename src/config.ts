@@ -13,7 +13,7 @@ export const configSchema = {
   properties: {
     host: { type: 'string', minLength: 1, default: '127.0.0.1', description: 'Interface to listen on.' },
     port: { type: 'integer', minimum: 0, maximum: 65535, default: 4000, description: 'HTTP and websocket port (0 picks a free one).' },
-    dataDir: { type: 'string', minLength: 1, default: './data', description: 'Where the node keeps its secret, its keys and (without DATABASE_URL) its PGlite database.' },
+    dataDir: { type: 'string', minLength: 1, default: './data', description: 'Where the node keeps its secret, its keys, uploads (files/) and, without DATABASE_URL, its PGlite database.' },
     secret: { type: 'string', minLength: 32, description: 'Signs session tokens; generated and kept in the data dir when unset.' },
     publicUrl: { type: 'string', pattern: '^https?://[^\\s/]+(/[^\\s]*)?$', description: 'Base URL used in room links; defaults to http://host:port.' },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'pino log level: fatal, error, warn, info, debug, trace or silent.' },
@@ -29,11 +29,13 @@ export const configSchema = {
     maxNafBytes: { type: 'integer', minimum: 256, default: 32768, description: 'Largest naf/nafr message relayed; larger ones get a payload_too_large error.' },
     maxEntitiesPerSession: { type: 'integer', minimum: 1, default: 256, description: 'Live networked entities one session may create in a room; more get an entity_limit error.' },
     handoverLeadMs: { type: 'integer', minimum: 0, default: 2000, description: "How far ahead of now a departed owner's persistent entity is handed over, so clients do not race the handover." },
+    maxUploadBytes: { type: 'integer', minimum: 1, default: 157286400, description: 'Largest upload accepted by POST /api/v1/media (Reticulum: 150 MiB); larger ones get 413.' },
+    uploadTtlMs: { type: 'integer', minimum: 1000, default: 172800000, description: 'Uploads that nothing promoted (pinned) are deleted this long after upload (48 h).' },
     databaseUrl: { type: 'string', pattern: '^postgres(ql)?://', description: 'PostgreSQL connection URL; unset, the node keeps its data in PGlite under the data dir.' },
     autoMigrate: { type: 'boolean', default: true, description: 'Apply database migrations when the node starts (`hubmesh migrate` does it on demand).' },
     permissiveRooms: { type: 'boolean', default: false, description: 'New rooms let members spawn, draw, pin and fly (Reticulum permissive_rooms); otherwise only voice and text chat.' },
   },
-  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'defaultRoomSize', 'maxRoomSize', 'maxNafBytes', 'maxEntitiesPerSession', 'handoverLeadMs', 'autoMigrate', 'permissiveRooms'],
+  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'defaultRoomSize', 'maxRoomSize', 'maxNafBytes', 'maxEntitiesPerSession', 'handoverLeadMs', 'maxUploadBytes', 'uploadTtlMs', 'autoMigrate', 'permissiveRooms'],
 } as const;
 
 export type Config = Readonly<FromSchema<typeof configSchema>>;
@@ -59,6 +61,8 @@ export const configEnv: Readonly<Record<ConfigKey, string>> = {
   maxNafBytes: 'HUBMESH_MAX_NAF_BYTES',
   maxEntitiesPerSession: 'HUBMESH_MAX_ENTITIES_PER_SESSION',
   handoverLeadMs: 'HUBMESH_HANDOVER_LEAD_MS',
+  maxUploadBytes: 'HUBMESH_MAX_UPLOAD_BYTES',
+  uploadTtlMs: 'HUBMESH_UPLOAD_TTL_MS',
   databaseUrl: 'DATABASE_URL',
   autoMigrate: 'HUBMESH_AUTO_MIGRATE',
   permissiveRooms: 'HUBMESH_PERMISSIVE_ROOMS',

@@ -6,6 +6,9 @@
  */
 export const ErrorCode = {
   HUB_NOT_FOUND: { http: 404, reason: 'not_found' },
+  NOT_FOUND: { http: 404, reason: 'no_such_file' },
+  FORBIDDEN: { http: 403, reason: 'forbidden' },
+  RANGE_NOT_SATISFIABLE: { http: 416, reason: 'range_not_satisfiable' },
   HUB_CLOSED: { http: 410, reason: 'closed' },
   JOIN_DENIED: { http: 403, reason: 'join_denied' },
   OAUTH_REQUIRED: { http: 401, reason: 'oauth_required' },

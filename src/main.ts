@@ -8,7 +8,9 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
+import { FileSweeper } from '../actors/file-sweeper.js';
 import { HubRegistry } from '../actors/hub-registry.js';
+import { LocalFiles } from './adapters/local-files.js';
 import { JoseTokens } from './adapters/jose-tokens.js';
 import { MemoryMetrics } from './adapters/memory-metrics.js';
 import { openPgStore } from './adapters/pg-store.js';
@@ -18,9 +20,11 @@ import type { Config } from './config.js';
 import { installErrorHandler } from './http/errors.js';
 import { healthRoutes } from './http/health.js';
 import { hubRoutes } from './http/hubs.js';
+import { mediaRoutes } from './http/media.js';
 import { metaRoutes } from './http/meta.js';
 import { pageRoutes } from './http/page.js';
 import type { Clock } from './ports/clock.js';
+import type { FileStore } from './ports/file-store.js';
 import type { Metrics } from './ports/metrics.js';
 import type { Store } from './ports/store.js';
 import { loadSecrets } from './secrets.js';
@@ -58,6 +62,7 @@ const READY_PING_MS = 1000;
 export interface NodeAdapters {
   readonly clock?: Clock;
   readonly store?: Store;
+  readonly files?: FileStore;
   readonly metrics?: Metrics;
   readonly logger?: Logger;
 }
@@ -69,6 +74,8 @@ export interface HubmeshNode {
   readonly registry: HubRegistry;
   readonly sockets: SocketServer;
   readonly metrics: Metrics;
+  readonly sweeper: FileSweeper;
+  readonly dataDir: string;
   /** Ordered shutdown; idempotent. */
   close(): Promise<void>;
 }
@@ -86,6 +93,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
   const clock = adapters.clock ?? new SystemClock();
   const metrics = adapters.metrics ?? new MemoryMetrics();
   const store = adapters.store ?? (await openStore(config));
+  const files = adapters.files ?? new LocalFiles(join(config.dataDir, 'files'));
   const secrets = await loadSecrets(config.dataDir, config.secret);
   const tokens = new JoseTokens(secrets.secret, secrets.permsKeyPem);
 
@@ -132,7 +140,9 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     baseUrl: () => baseUrl,
     counts: (sid) => registry.counts(sid),
   });
+  await app.register(mediaRoutes, { store, files, secret: secrets.secret, maxUploadBytes: config.maxUploadBytes, baseUrl: () => baseUrl });
   await app.register(pageRoutes, { store, baseUrl: () => baseUrl });
+  const sweeper = new FileSweeper({ store, files, clock, metrics, log: log.child({ component: 'files' }), ttlMs: config.uploadTtlMs });
   sockets.attach(app.server);
 
   await app.listen({ host: config.host, port: config.port });
@@ -150,12 +160,14 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
       const httpClosed = app.close();
       await sockets.close();
       await httpClosed;
-      // 3. stop room actors
+      // 3. stop room actors and jobs
       await registry.close();
+      await sweeper.close();
+      await files.close();
       // 4. (bus) 5. store
       await store.close();
       log.info('shut down');
     })());
 
-  return { get url() { return baseUrl; }, app, registry, sockets, metrics, close };
+  return { get url() { return baseUrl; }, app, registry, sockets, metrics, sweeper, dataDir: config.dataDir, close };
 }

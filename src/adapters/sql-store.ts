@@ -10,7 +10,7 @@ import { migrations } from '../../migrations/index.js';
 import type { EntryMode, Hub } from '../core/hub.js';
 import { AppError } from '../errors.js';
 import type { Payload } from '../protocol/frames.js';
-import type { HubPatch, Store } from '../ports/store.js';
+import type { HubPatch, Store, StoredFile } from '../ports/store.js';
 
 type Json = ColumnType<Payload | null, string | null, string | null>;
 
@@ -36,8 +36,33 @@ export interface HubsTable {
   updated_at: ColumnType<Date, Date | undefined, Date>;
 }
 
+export interface OwnedFilesTable {
+  file_id: string;
+  token_hash: string;
+  promotion_token_hash: string | null;
+  content_type: string;
+  content_length: number;
+  account_id: number | null;
+  state: StoredFile['state'];
+  created_at: ColumnType<Date, Date | undefined, never>;
+  promoted_at: Date | null;
+}
+
 export interface Database {
   hubs: HubsTable;
+  owned_files: OwnedFilesTable;
+}
+
+function toFile(row: Selectable<OwnedFilesTable>): StoredFile {
+  return {
+    fileId: row.file_id,
+    tokenHash: row.token_hash,
+    promotionTokenHash: row.promotion_token_hash,
+    contentType: row.content_type,
+    contentLength: row.content_length,
+    state: row.state,
+    createdAt: row.created_at,
+  };
 }
 
 const UNIQUE_VIOLATION = '23505';
@@ -171,6 +196,53 @@ export class SqlStore implements Store {
       this.#db.selectFrom('hubs').selectAll().where('allow_promotion', '=', true).orderBy('created_at', 'desc').orderBy('hub_id', 'desc').limit(limit).execute(),
     );
     return rows.map(toHub);
+  }
+
+  async createFile(file: StoredFile): Promise<void> {
+    await this.#write('store the file record', async () => {
+      try {
+        await this.#db
+          .insertInto('owned_files')
+          .values({
+            file_id: file.fileId,
+            token_hash: file.tokenHash,
+            promotion_token_hash: file.promotionTokenHash,
+            content_type: file.contentType,
+            content_length: file.contentLength,
+            account_id: null,
+            state: file.state,
+            created_at: file.createdAt,
+            promoted_at: null,
+          })
+          .execute();
+      } catch (err) {
+        if (pgCode(err) === UNIQUE_VIOLATION) throw new AppError('BAD_REQUEST', `file ${file.fileId} already exists`, { cause: err });
+        throw err;
+      }
+    });
+  }
+
+  async getFile(fileId: string): Promise<StoredFile | undefined> {
+    const row = await this.#read('read the file record', () => this.#db.selectFrom('owned_files').selectAll().where('file_id', '=', fileId).executeTakeFirst());
+    return row ? toFile(row) : undefined;
+  }
+
+  async promoteFile(fileId: string): Promise<boolean> {
+    return this.#write('promote the file', async () => {
+      await this.#db.updateTable('owned_files').set({ state: 'active', promoted_at: sql<Date>`now()` }).where('file_id', '=', fileId).where('state', '=', 'expiring').execute();
+      return (await this.#db.selectFrom('owned_files').select('file_id').where('file_id', '=', fileId).executeTakeFirst()) !== undefined;
+    });
+  }
+
+  async listExpiredFiles(createdBefore: Date, limit: number): Promise<string[]> {
+    const rows = await this.#read('list expired files', () =>
+      this.#db.selectFrom('owned_files').select('file_id').where('state', '=', 'expiring').where('created_at', '<', createdBefore).orderBy('created_at').limit(limit).execute(),
+    );
+    return rows.map((r) => r.file_id);
+  }
+
+  async deleteFile(fileId: string): Promise<void> {
+    await this.#write('delete the file record', () => this.#db.deleteFrom('owned_files').where('file_id', '=', fileId).execute());
   }
 
   async ping(timeoutMs: number): Promise<void> {

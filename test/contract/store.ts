@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Hub } from '../../src/core/hub.js';
 import { AppError } from '../../src/errors.js';
-import type { Store } from '../../src/ports/store.js';
+import type { Store, StoredFile } from '../../src/ports/store.js';
 import { makeHub } from '../support/builders.js';
 
 export function sampleHub(overrides: Partial<Hub> = {}): Hub {
@@ -81,6 +81,43 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       await store.createHub(sampleHub({ hubSid: 'PubDddd', allowPromotion: true, createdAt: at(4) }));
       expect((await store.listPublicHubs(10)).map((h) => h.hubSid)).toEqual(['PubDddd', 'PubCccc', 'PubAaaa']);
       expect((await store.listPublicHubs(2)).map((h) => h.hubSid)).toEqual(['PubDddd', 'PubCccc']);
+    });
+
+    const file = (fileId: string, createdAt: Date, state: StoredFile['state'] = 'expiring'): StoredFile => ({
+      fileId,
+      tokenHash: 'a'.repeat(64),
+      promotionTokenHash: null,
+      contentType: 'image/png',
+      contentLength: 5 * 1024 * 1024 * 1024,
+      state,
+      createdAt,
+    });
+    const uuid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
+
+    it('stores file records and returns them as they were, sizes past 2^32 included', async () => {
+      const store = await makeStore();
+      const f = { ...file(uuid(1), new Date('2026-01-01T00:00:00Z')), promotionTokenHash: 'b'.repeat(64) };
+      await store.createFile(f);
+      expect(await store.getFile(uuid(1))).toEqual(f);
+      expect(await store.getFile(uuid(2))).toBeUndefined();
+      await expect(store.createFile(f)).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    });
+
+    it('lists expired files oldest first, leaves promoted ones out, and deletes idempotently', async () => {
+      const store = await makeStore();
+      const t = (m: number) => new Date(Date.UTC(2026, 0, 1, 0, m));
+      await store.createFile(file(uuid(1), t(3)));
+      await store.createFile(file(uuid(2), t(1)));
+      await store.createFile(file(uuid(3), t(2)));
+      await store.createFile(file(uuid(4), t(9)));
+      expect(await store.promoteFile(uuid(3))).toBe(true);
+      expect(await store.promoteFile(uuid(9))).toBe(false);
+      expect((await store.getFile(uuid(3)))?.state).toBe('active');
+      expect(await store.listExpiredFiles(t(5), 10)).toEqual([uuid(2), uuid(1)]);
+      expect(await store.listExpiredFiles(t(5), 1)).toEqual([uuid(2)]);
+      await store.deleteFile(uuid(2));
+      await store.deleteFile(uuid(2));
+      expect(await store.listExpiredFiles(t(5), 10)).toEqual([uuid(1)]);
     });
 
     it('answers a ping', async () => {
