@@ -12,7 +12,9 @@ import type { ActorSystemRef, Ref } from 'nact';
 import { decideJoin } from '../src/core/join.js';
 import { countPresences } from '../src/core/presence.js';
 import { isSid } from '../src/core/sids.js';
+import { decodeEnvelope, decodeState, encodeEnvelope, encodeState, type Envelope } from '../src/core/mesh.js';
 import { AppError } from '../src/errors.js';
+import type { Bus, BusSubscription } from '../src/ports/bus.js';
 import type { Timer } from '../src/ports/clock.js';
 import type { Store } from '../src/ports/store.js';
 import { OutFrame } from '../src/protocol/codec.js';
@@ -23,13 +25,21 @@ import { Room, type HubDeps } from './hub/room.js';
 export interface HubRegistryDeps extends HubDeps {
   readonly store: Store;
   readonly roomIdleMs: number;
+  /** The cluster; without one the node is alone and rooms publish nothing. */
+  readonly bus?: Bus;
+  readonly nodeId: string;
 }
+
+/** How long a node starting a room waits for another node's view of it. */
+const STATE_TIMEOUT_MS = 2000;
+const EMPTY = new Uint8Array();
 
 /** One live room: its actor, its state and the batch being filled. */
 class LiveRoom {
   pending: HubItem[] | null = null;
   isBusy = false;
   idleTimer: Timer | undefined;
+  subscriptions: BusSubscription[] = [];
 
   constructor(
     readonly room: Room,
@@ -84,15 +94,63 @@ export class HubRegistry {
     let loading = this.#loading.get(hubSid);
     if (!loading) {
       loading = (isSid(hubSid) ? this.#deps.store.getHub(hubSid) : Promise.resolve(undefined))
-        .then((hub) => (hub && !this.#closed ? this.#start(new Room(hub, this.#deps)) : null))
+        .then(async (hub) => {
+          if (!hub || this.#closed) return null;
+          const live = new LiveRoom(new Room(hub, this.#deps), undefined);
+          if (this.#deps.bus) await this.#joinCluster(live, this.#deps.bus);
+          return this.#closed ? null : this.#start(live);
+        })
         .finally(() => this.#loading.delete(hubSid));
       this.#loading.set(hubSid, loading);
     }
     return loading;
   }
 
-  #start(room: Room): LiveRoom {
-    const live = new LiveRoom(room, undefined);
+  /**
+   * Joins the room's conversation on the bus before any member joins here:
+   * listen first, then ask another node holding the room for its view, then
+   * apply what arrived meanwhile that the view does not already contain.
+   */
+  async #joinCluster(live: LiveRoom, bus: Bus): Promise<void> {
+    const { room } = live;
+    const sid = room.hub.hubSid;
+    const { nodeId, log, metrics } = this.#deps;
+    let buffer: Envelope[] | null = [];
+    const onEnvelope = (data: Uint8Array) => {
+      const env = decodeEnvelope(data);
+      if (!env || env.n === nodeId) return metrics.inc('mesh_envelopes_dropped_total');
+      if (buffer) buffer.push(env);
+      else this.#enqueue(live, { type: 'hub/remote', env });
+    };
+    live.subscriptions.push(await bus.subscribe(`hub.${sid}.m`, (msg) => onEnvelope(msg.data)));
+    const state = await bus.request(`hub.${sid}.state`, EMPTY, STATE_TIMEOUT_MS).then(
+      (bytes) => decodeState(bytes),
+      (err: unknown) => {
+        if (!(err instanceof AppError && err.code === 'NO_RESPONDERS')) log.warn({ err, hubSid: sid }, 'no room state from the cluster');
+        return null;
+      },
+    );
+    if (state) {
+      room.adoptState(state);
+      Object.assign(room.seen, state.seq);
+    }
+    for (const env of buffer) if (env.q > (room.seen[env.n] ?? 0)) room.applyRemote(env);
+    buffer = null;
+    let own = state?.seq[nodeId] ?? 0;
+    live.subscriptions.push(await bus.subscribe(`hub.${sid}.state`, (msg) => msg.respond?.(encodeState(room.state({ ...room.seen, [nodeId]: own }, nodeId)))));
+    room.link = {
+      publish: (body) => {
+        own++;
+        bus.publish(`hub.${sid}.m`, encodeEnvelope({ ...body, n: nodeId, q: own } as Envelope)).catch((err: unknown) => {
+          metrics.inc('mesh_publish_errors_total');
+          log.debug({ err, hubSid: sid }, 'publish failed');
+        });
+      },
+    };
+  }
+
+  #start(live: LiveRoom): LiveRoom {
+    const { room } = live;
     live.ref = spawnHubActor(this.#system, room, {
       batchStarted: (batch) => {
         if (live.pending === batch.items) live.pending = null;
@@ -131,7 +189,7 @@ export class HubRegistry {
   #refuse(hubSid: string, item: HubItem, err?: unknown): void {
     const topic = `hub:${hubSid}`;
     if (err !== undefined) this.#deps.log.error({ err, hubSid }, 'hub load failed');
-    if (item.type === 'hub/leave') return;
+    if (item.type === 'hub/leave' || item.type === 'hub/remote') return;
     if (item.type === 'hub/event') {
       item.conn.send(OutFrame.reply(item.frame.joinRef, item.frame.ref, topic, 'error', { reason: 'unmatched topic' }));
       return;
@@ -158,6 +216,8 @@ export class HubRegistry {
   #forget(live: LiveRoom): void {
     live.idleTimer?.cancel();
     if (this.#rooms.get(live.room.hub.hubSid) === live) this.#rooms.delete(live.room.hub.hubSid);
+    // Not in the room here any more: stop listening to it (the bus may already be closed at shutdown).
+    for (const sub of live.subscriptions.splice(0)) sub.unsubscribe().catch(() => undefined);
   }
 
   #stop(live: LiveRoom): void {

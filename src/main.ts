@@ -11,6 +11,7 @@ import pino, { type Logger } from 'pino';
 import { FileSweeper } from '../actors/file-sweeper.js';
 import { HubRegistry } from '../actors/hub-registry.js';
 import { LocalFiles } from './adapters/local-files.js';
+import { NatsBus } from './adapters/nats-bus.js';
 import { JoseTokens } from './adapters/jose-tokens.js';
 import { MemoryMetrics } from './adapters/memory-metrics.js';
 import { openPgStore } from './adapters/pg-store.js';
@@ -23,6 +24,7 @@ import { hubRoutes } from './http/hubs.js';
 import { mediaRoutes } from './http/media.js';
 import { metaRoutes } from './http/meta.js';
 import { pageRoutes } from './http/page.js';
+import type { Bus } from './ports/bus.js';
 import type { Clock } from './ports/clock.js';
 import type { FileStore } from './ports/file-store.js';
 import type { Metrics } from './ports/metrics.js';
@@ -63,6 +65,8 @@ export interface NodeAdapters {
   readonly clock?: Clock;
   readonly store?: Store;
   readonly files?: FileStore;
+  /** The cluster bus; by default NatsBus when NATS_URL is set, otherwise none (a node alone). */
+  readonly bus?: Bus;
   readonly metrics?: Metrics;
   readonly logger?: Logger;
 }
@@ -94,6 +98,8 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
   const metrics = adapters.metrics ?? new MemoryMetrics();
   const store = adapters.store ?? (await openStore(config));
   const files = adapters.files ?? new LocalFiles(join(config.dataDir, 'files'));
+  const bus = adapters.bus ?? (config.natsUrl !== undefined ? await NatsBus.connect({ servers: config.natsUrl }) : undefined);
+  const nodeId = bus?.nodeId ?? randomBytes(8).toString('hex');
   const secrets = await loadSecrets(config.dataDir, config.secret);
   const tokens = new JoseTokens(secrets.secret, secrets.permsKeyPem);
 
@@ -107,6 +113,8 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     tokens,
     log: log.child({ component: 'hubs' }),
     roomIdleMs: config.roomIdleMs,
+    bus,
+    nodeId,
     limits: { maxNafBytes: config.maxNafBytes, maxEntitiesPerSession: config.maxEntitiesPerSession, handoverLeadMs: config.handoverLeadMs },
     makeRef: () => `${nodePrefix}${(nextRef++).toString(36)}`,
     baseUrl: () => baseUrl,
@@ -149,7 +157,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
   const { port } = app.server.address() as AddressInfo;
   if (config.publicUrl === undefined) baseUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   isReady = true;
-  log.info({ url: baseUrl, version: VERSION }, 'hubmesh listening');
+  log.info({ url: baseUrl, version: VERSION, nodeId, clustered: bus !== undefined }, 'hubmesh listening');
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -164,7 +172,8 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
       await registry.close();
       await sweeper.close();
       await files.close();
-      // 4. (bus) 5. store
+      // 4. bus, 5. store
+      await bus?.close();
       await store.close();
       log.info('shut down');
     })());

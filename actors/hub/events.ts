@@ -65,6 +65,7 @@ function handleBlock(room: Room, seat: Seat, msg: HubEvent): void {
   else blocked.delete(target);
   if (blocked.size > 0) room.blocks.set(self, blocked);
   else room.blocks.delete(self);
+  room.link.publish({ t: 'blk', s: self, o: target, on: event === 'block' });
 }
 
 const BLOCK_EVENTS = new Set(['block', 'unblock', 'block_naf', 'unblock_naf']);
@@ -84,7 +85,7 @@ export function handleEvent(room: Room, msg: HubEvent): void {
   if (event === 'nafr' || event === 'naf') return handleNaf(room, seat, msg);
   if (event === 'message') {
     const chat = decideChat(payload, sender);
-    if (chat.ok) room.broadcast('message', chat.payload, { from: sender.sessionId });
+    if (chat.ok) room.relay('message', chat.payload, { from: sender.sessionId });
     else room.replyError(conn, seat.joinRef, frame.ref, chat.code, chat.message);
     return;
   }

@@ -30,11 +30,17 @@ async function handleItem(room: Room, item: HubItem): Promise<void> {
       return handleLeave(room, item);
     case 'hub/event':
       return handleEvent(room, item);
+    case 'hub/remote':
+      return room.applyRemote(item.env);
   }
 }
 
 function failItem(room: Room, item: HubItem, err: unknown): void {
   room.deps.metrics.inc('hub_item_faults_total', { type: item.type });
+  if (item.type === 'hub/remote') {
+    room.deps.log.error({ err, hubSid: room.hub.hubSid, nodeId: item.env.n, item: item.type }, 'hub item failed');
+    return;
+  }
   room.deps.log.error({ err, hubSid: room.hub.hubSid, sessionId: item.conn.sessionId, item: item.type }, 'hub item failed');
   if (item.type === 'hub/join') {
     // Parity: a crashing join/3 is answered {"reason":"join crashed"}.

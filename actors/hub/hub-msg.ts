@@ -2,6 +2,7 @@
  * Messages of the hub (room) actor. Sockets hand the registry one item per
  * client frame; the registry delivers them to the actor in batches, in order.
  */
+import type { Envelope } from '../../src/core/mesh.js';
 import type { InFrame, Payload } from '../../src/protocol/frames.js';
 import type { ChannelConn } from '../channel-conn.js';
 
@@ -30,7 +31,13 @@ export interface HubEvent {
   readonly size: number;
 }
 
-export type HubItem = HubJoin | HubLeave | HubEvent;
+/** Something another node published about the room. */
+export interface HubRemote {
+  readonly type: 'hub/remote';
+  readonly env: Envelope;
+}
+
+export type HubItem = HubJoin | HubLeave | HubEvent | HubRemote;
 
 /** The one nact message: every item that arrived since the previous batch started. */
 export interface HubBatch {

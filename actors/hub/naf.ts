@@ -30,7 +30,7 @@ function relay(room: Room, seat: Seat, event: 'naf' | 'nafr', payload: Payload, 
     room.deps.metrics.inc('hub_dropped_total', { reason: 'target_absent' });
     return;
   }
-  room.broadcast(event, payload, { except: isEcho ? undefined : seat.conn.connId, isDroppable, from: seat.member.sessionId, to, isNaf: true });
+  room.relay(event, payload, { except: isEcho ? undefined : seat.conn.connId, isDroppable, from: seat.member.sessionId, to, isNaf: true });
 }
 
 function refuseIfLimited(room: Room, seat: Seat, msg: HubEvent, result: Arbitration): void {

@@ -9,7 +9,9 @@
 import type { Logger } from 'pino';
 import type { ErrorCodeName } from '../../src/errors.js';
 import { ErrorCode } from '../../src/errors.js';
+import { applyDecided, arbitrate } from '../../src/core/arbiter.js';
 import { EntityTable } from '../../src/core/entities.js';
+import type { Envelope, RoomState } from '../../src/core/mesh.js';
 import { resolveLeave, snapshotMessages, type EntityMessage } from '../../src/core/entity-lifecycle.js';
 import type { Hub } from '../../src/core/hub.js';
 import { presenceMeta, type Member } from '../../src/core/member.js';
@@ -41,6 +43,21 @@ export interface HubDeps {
   baseUrl(): string;
 }
 
+type Body<T> = T extends unknown ? Omit<T, 'n' | 'q'> : never;
+/** An envelope before the link stamps it with this node and its number. */
+export type EnvelopeBody = Body<Envelope>;
+
+/**
+ * How a room tells the other nodes of the cluster what happens in it; the
+ * registry implements it over the bus. A node alone gets a link that does
+ * nothing.
+ */
+export interface RoomLink {
+  publish(body: EnvelopeBody): void;
+}
+
+export const NO_LINK: RoomLink = { publish: () => undefined };
+
 /** One joined channel of one socket. */
 export interface Seat {
   readonly conn: ChannelConn;
@@ -67,6 +84,11 @@ export class Room {
   readonly entities = new EntityTable();
   /** blocker session -> sessions it blocks. Messages between the two go neither way. */
   readonly blocks = new Map<string, Set<string>>();
+  /** Presence refs of members on other nodes -> their node. */
+  readonly remoteRefs = new Map<string, string>();
+  /** node -> the number of the last envelope of that node applied here. */
+  readonly seen: Record<string, number> = {};
+  link: RoomLink = NO_LINK;
 
   constructor(
     public hub: Hub,
@@ -118,9 +140,19 @@ export class Room {
     return true;
   }
 
-  /** Sends entity messages as NAF broadcasts from their `from` session. */
-  broadcastEntityMessages(messages: readonly EntityMessage[]): void {
-    for (const { from, message } of messages) this.broadcast('naf', { ...message, from_session_id: from }, { from, isNaf: true });
+  /** A broadcast to this node's members and, once, to the other nodes holding the room. */
+  relay(event: string, payload: Payload, opts: Delivery = {}): void {
+    this.broadcast(event, payload, opts);
+    this.link.publish({ t: 'b', e: event, p: payload, f: opts.from, to: opts.to, d: opts.isDroppable, naf: opts.isNaf });
+  }
+
+  /** Relays entity messages this node decided (leave resolution) as NAF broadcasts from their `from` session. */
+  relayDecided(messages: readonly EntityMessage[]): void {
+    for (const { from, message } of messages) {
+      const payload = { ...message, from_session_id: from };
+      this.broadcast('naf', payload, { from, isNaf: true });
+      this.link.publish({ t: 'b', e: 'naf', p: payload, f: from, naf: true, sys: true });
+    }
   }
 
   isPresent(sessionId: string): boolean {
@@ -137,6 +169,7 @@ export class Room {
     this.seats.set(conn.connId, seat);
     const diff = this.presence.track(member.sessionId, seat.phxRef, presenceMeta(member));
     this.push(seat, 'presence_state', this.presence.list());
+    this.link.publish({ t: 'p', op: 'join', s: member.sessionId, r: seat.phxRef, m: presenceMeta(member) });
     // Late joiners see the room at once, unless the room asks for Reticulum's behaviour.
     if (this.hub.userData?.['hubmesh_entity_snapshot'] !== false) {
       for (const { from, message } of snapshotMessages(this.entities, (s) => this.isPresent(s))) {
@@ -151,6 +184,7 @@ export class Room {
   updateSeat(seat: Seat, member: Member): void {
     const newRef = this.deps.makeRef();
     const diff = this.presence.update(member.sessionId, seat.phxRef, newRef, presenceMeta(member));
+    this.link.publish({ t: 'p', op: 'update', s: member.sessionId, r: newRef, pr: seat.phxRef, m: presenceMeta(member) });
     seat.member = member;
     seat.phxRef = newRef;
     this.broadcastDiff(diff);
@@ -168,11 +202,85 @@ export class Room {
     const diff = this.presence.untrack(session, seat.phxRef);
     if (!this.presence.has(session)) {
       const { removals, handovers } = resolveLeave(this.entities, session, [...this.presence.keys()], this.deps.clock.now(), this.deps.limits.handoverLeadMs);
-      this.broadcastEntityMessages(removals);
-      this.broadcastEntityMessages(handovers);
+      this.relayDecided(removals);
+      this.relayDecided(handovers);
       this.blocks.delete(session);
     }
+    this.link.publish({ t: 'p', op: 'leave', s: session, r: seat.phxRef });
     this.broadcastDiff(diff);
+  }
+
+  /** Applies what another node published about this room. */
+  applyRemote(env: Envelope): void {
+    this.seen[env.n] = env.q;
+    switch (env.t) {
+      case 'p':
+        return this.#applyRemotePresence(env);
+      case 'blk': {
+        const blocked = this.blocks.get(env.s) ?? new Set<string>();
+        if (env.on) blocked.add(env.o);
+        else blocked.delete(env.o);
+        if (blocked.size > 0) this.blocks.set(env.s, blocked);
+        else this.blocks.delete(env.s);
+        return;
+      }
+      case 'b':
+        if (env.naf === true) this.#followEntities(env);
+        this.broadcast(env.e, env.p, { from: env.f, to: env.to, isDroppable: env.d, isNaf: env.naf });
+        return;
+    }
+  }
+
+  #applyRemotePresence(env: Extract<Envelope, { t: 'p' }>): void {
+    if (env.op === 'join' && env.m) {
+      this.remoteRefs.set(env.r, env.n);
+      this.broadcastDiff(this.presence.track(env.s, env.r, env.m));
+    } else if (env.op === 'update' && env.m && env.pr !== undefined) {
+      this.remoteRefs.delete(env.pr);
+      this.remoteRefs.set(env.r, env.n);
+      this.broadcastDiff(this.presence.update(env.s, env.pr, env.r, env.m));
+    } else if (env.op === 'leave') {
+      this.remoteRefs.delete(env.r);
+      this.broadcastDiff(this.presence.untrack(env.s, env.r));
+    }
+  }
+
+  /** Keeps this node's entity table in step with what another node relayed. */
+  #followEntities(env: Extract<Envelope, { t: 'b' }>): void {
+    const from = env.f ?? '';
+    let message: unknown = env.p;
+    if (env.e === 'nafr') {
+      try {
+        message = JSON.parse(env.p['naf'] as string);
+      } catch {
+        return;
+      }
+    }
+    if (typeof message !== 'object' || message === null || Array.isArray(message)) return;
+    if (env.sys === true) applyDecided(this.entities, message as Payload, from);
+    else arbitrate(this.entities, message as Payload, { sender: from, isPresent: (s) => this.isPresent(s), maxEntitiesPerSession: Number.MAX_SAFE_INTEGER });
+  }
+
+  /** This node's view of the room, for a node that starts holding it. */
+  state(seq: Readonly<Record<string, number>>, nodeId: string): RoomState {
+    const presence: { node: string; s: string; r: string; m: Payload }[] = [];
+    for (const [s, entry] of Object.entries(this.presence.list())) {
+      for (const meta of entry.metas) {
+        const { phx_ref: r, phx_ref_prev: _prev, ...m } = meta;
+        presence.push({ node: this.remoteRefs.get(r) ?? nodeId, s, r, m });
+      }
+    }
+    return { presence, entities: [...this.entities.values()], blocks: [...this.blocks].map(([k, v]) => [k, [...v]] as const), seq };
+  }
+
+  /** Takes over another node's view of the room; only before any member joined here. */
+  adoptState(state: RoomState): void {
+    for (const { node, s, r, m } of state.presence) {
+      this.remoteRefs.set(r, node);
+      this.presence.track(s, r, m);
+    }
+    for (const entity of state.entities) if (!this.entities.get(entity.networkId)) this.entities.add({ ...entity, components: { ...entity.components } });
+    for (const [blocker, targets] of state.blocks) this.blocks.set(blocker, new Set(targets));
   }
 
   /** Ends every seat's channel with `how` and forgets them, without presence traffic (nobody is left to tell). */

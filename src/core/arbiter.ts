@@ -260,3 +260,26 @@ export function arbitrate(table: EntityTable, message: Payload, ctx: ArbiterCont
       return { message, drops: [] };
   }
 }
+
+/**
+ * Applies an entity message another node already decided (its leave
+ * resolution: `r` removals and `um` handovers) without judging it again: the
+ * values in it are what every client was told, so this node's table must hold
+ * exactly them.
+ */
+export function applyDecided(table: EntityTable, message: Payload, from: string): void {
+  const data = message['data'];
+  if (message['dataType'] === 'r') {
+    if (isPayload(data) && isId(data['networkId'])) table.delete(data['networkId'], from);
+    return;
+  }
+  const entries = message['dataType'] === 'um' && isPayload(data) && Array.isArray(data['d']) ? (data['d'] as unknown[]) : message['dataType'] === 'u' ? [data] : [];
+  for (const entry of entries) {
+    if (!isPayload(entry) || !isId(entry['networkId']) || !isId(entry['owner']) || !isTime(entry['lastOwnerTime'])) continue;
+    const entity = table.get(entry['networkId']);
+    if (!entity || entity.protocol !== 'naf') continue;
+    entity.owner = entry['owner'];
+    entity.lastOwnerTime = entry['lastOwnerTime'];
+    mergeComponents(entity.components, entry['components']);
+  }
+}

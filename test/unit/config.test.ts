@@ -133,10 +133,10 @@ describe('loadConfig', () => {
 });
 
 describe('configEnv and describeConfig', () => {
-  it('names every setting HUBMESH_*, uniquely, but the conventional DATABASE_URL', () => {
+  it('names every setting HUBMESH_*, uniquely, but the conventional DATABASE_URL and NATS_URL', () => {
     const names = Object.values(configEnv);
     expect(new Set(names).size).toBe(names.length);
-    for (const name of names.filter((n) => n !== 'DATABASE_URL')) expect(name).toMatch(/^HUBMESH_[A-Z_]+$/);
+    for (const name of names.filter((n) => n !== 'DATABASE_URL' && n !== 'NATS_URL')) expect(name).toMatch(/^HUBMESH_[A-Z_]+$/);
   });
 
   it('reads DATABASE_URL and checks it is a PostgreSQL URL', () => {

@@ -1,0 +1,68 @@
+/**
+ * What the nodes of a cluster tell each other about a room, on the bus
+ * subject `hub.<sid>.m` (see actors/hub-registry.ts). Each node numbers what
+ * it publishes per room, so a node that joins a room late can tell which of
+ * the envelopes it buffered the state it was sent already contains.
+ */
+import type { Payload } from '../protocol/frames.js';
+import { isPayload } from '../protocol/codec.js';
+import type { Entity } from './entities.js';
+
+export type Envelope =
+  /** A relayed broadcast: deliver `event` with `payload` to local members. `sys` marks a decided entity message (leave resolution). */
+  | { readonly t: 'b'; readonly n: string; readonly q: number; readonly e: string; readonly p: Payload; readonly f?: string; readonly to?: string; readonly d?: boolean; readonly naf?: boolean; readonly sys?: boolean }
+  /** A presence change of one member on node `n`. */
+  | { readonly t: 'p'; readonly n: string; readonly q: number; readonly op: 'join' | 'update' | 'leave'; readonly s: string; readonly r: string; readonly pr?: string; readonly m?: Payload }
+  /** `s` blocks (`on`) or unblocks `o`. */
+  | { readonly t: 'blk'; readonly n: string; readonly q: number; readonly s: string; readonly o: string; readonly on: boolean };
+
+/** A room as one node holds it, sent to a node that starts holding it too. */
+export interface RoomState {
+  readonly presence: readonly { readonly node: string; readonly s: string; readonly r: string; readonly m: Payload }[];
+  readonly entities: readonly Entity[];
+  readonly blocks: readonly (readonly [string, readonly string[]])[];
+  /** node -> the last envelope of that node this state contains. */
+  readonly seq: Readonly<Record<string, number>>;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function encodeEnvelope(env: Envelope): Uint8Array {
+  return encoder.encode(JSON.stringify(env));
+}
+
+/** Decodes an envelope; null for anything malformed (a node never trusts the bus blindly). */
+export function decodeEnvelope(bytes: Uint8Array): Envelope | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(bytes));
+  } catch {
+    return null;
+  }
+  if (!isPayload(value) || typeof value['n'] !== 'string' || typeof value['q'] !== 'number') return null;
+  switch (value['t']) {
+    case 'b':
+      return typeof value['e'] === 'string' && isPayload(value['p']) ? (value as unknown as Envelope) : null;
+    case 'p':
+      return typeof value['s'] === 'string' && typeof value['r'] === 'string' && ['join', 'update', 'leave'].includes(value['op'] as string) ? (value as unknown as Envelope) : null;
+    case 'blk':
+      return typeof value['s'] === 'string' && typeof value['o'] === 'string' && typeof value['on'] === 'boolean' ? (value as unknown as Envelope) : null;
+    default:
+      return null;
+  }
+}
+
+export function encodeState(state: RoomState): Uint8Array {
+  return encoder.encode(JSON.stringify(state));
+}
+
+export function decodeState(bytes: Uint8Array): RoomState | null {
+  try {
+    const value = JSON.parse(decoder.decode(bytes)) as unknown;
+    if (!isPayload(value) || !Array.isArray(value['presence']) || !Array.isArray(value['entities']) || !Array.isArray(value['blocks']) || !isPayload(value['seq'])) return null;
+    return value as unknown as RoomState;
+  } catch {
+    return null;
+  }
+}
