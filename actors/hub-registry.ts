@@ -96,7 +96,7 @@ export class HubRegistry {
       loading = (isSid(hubSid) ? this.#deps.store.getHub(hubSid) : Promise.resolve(undefined))
         .then(async (hub) => {
           if (!hub || this.#closed) return null;
-          const live = new LiveRoom(new Room(hub, this.#deps), undefined);
+          const live = new LiveRoom(new Room(hub, this.#deps, this.#deps.nodeId), undefined);
           if (this.#deps.bus) await this.#joinCluster(live, this.#deps.bus);
           return this.#closed ? null : this.#start(live);
         })
@@ -189,7 +189,7 @@ export class HubRegistry {
   #refuse(hubSid: string, item: HubItem, err?: unknown): void {
     const topic = `hub:${hubSid}`;
     if (err !== undefined) this.#deps.log.error({ err, hubSid }, 'hub load failed');
-    if (item.type === 'hub/leave' || item.type === 'hub/remote') return;
+    if (item.type === 'hub/leave' || item.type === 'hub/remote' || item.type === 'hub/node-down') return;
     if (item.type === 'hub/event') {
       item.conn.send(OutFrame.reply(item.frame.joinRef, item.frame.ref, topic, 'error', { reason: 'unmatched topic' }));
       return;
@@ -203,6 +203,12 @@ export class HubRegistry {
           : new AppError('JOIN_CRASHED', 'join failed on the server');
     item.conn.send(OutFrame.reply(item.joinRef, item.ref, topic, 'error', reply.toReply()));
     item.conn.endChannel(topic, item.joinRef, 'refused');
+  }
+
+  /** Node `node` stopped heart-beating: every room here lets its members go. */
+  nodeDown(node: string): void {
+    if (this.#closed) return;
+    for (const live of this.#rooms.values()) this.#enqueue(live, { type: 'hub/node-down', node });
   }
 
   #armIdle(live: LiveRoom): void {

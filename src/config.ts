@@ -31,12 +31,13 @@ export const configSchema = {
     handoverLeadMs: { type: 'integer', minimum: 0, default: 2000, description: "How far ahead of now a departed owner's persistent entity is handed over, so clients do not race the handover." },
     maxUploadBytes: { type: 'integer', minimum: 1, default: 157286400, description: 'Largest upload accepted by POST /api/v1/media (Reticulum: 150 MiB); larger ones get 413.' },
     uploadTtlMs: { type: 'integer', minimum: 1000, default: 172800000, description: 'Uploads that nothing promoted (pinned) are deleted this long after upload (48 h).' },
+    nodeDownMs: { type: 'integer', minimum: 250, default: 5000, description: 'A cluster node not heard from for this long is taken for dead: its members leave every room.' },
     natsUrl: { type: 'string', pattern: '^nats://', description: 'NATS server URL(s), comma-separated; set, the node joins the cluster on that bus. Unset, it runs alone.' },
     databaseUrl: { type: 'string', pattern: '^postgres(ql)?://', description: 'PostgreSQL connection URL; unset, the node keeps its data in PGlite under the data dir.' },
     autoMigrate: { type: 'boolean', default: true, description: 'Apply database migrations when the node starts (`hubmesh migrate` does it on demand).' },
     permissiveRooms: { type: 'boolean', default: false, description: 'New rooms let members spawn, draw, pin and fly (Reticulum permissive_rooms); otherwise only voice and text chat.' },
   },
-  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'defaultRoomSize', 'maxRoomSize', 'maxNafBytes', 'maxEntitiesPerSession', 'handoverLeadMs', 'maxUploadBytes', 'uploadTtlMs', 'autoMigrate', 'permissiveRooms'],
+  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'defaultRoomSize', 'maxRoomSize', 'maxNafBytes', 'maxEntitiesPerSession', 'handoverLeadMs', 'maxUploadBytes', 'uploadTtlMs', 'nodeDownMs', 'autoMigrate', 'permissiveRooms'],
 } as const;
 
 export type Config = Readonly<FromSchema<typeof configSchema>>;
@@ -64,6 +65,7 @@ export const configEnv: Readonly<Record<ConfigKey, string>> = {
   handoverLeadMs: 'HUBMESH_HANDOVER_LEAD_MS',
   maxUploadBytes: 'HUBMESH_MAX_UPLOAD_BYTES',
   uploadTtlMs: 'HUBMESH_UPLOAD_TTL_MS',
+  nodeDownMs: 'HUBMESH_NODE_DOWN_MS',
   natsUrl: 'NATS_URL',
   databaseUrl: 'DATABASE_URL',
   autoMigrate: 'HUBMESH_AUTO_MIGRATE',

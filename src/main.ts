@@ -10,6 +10,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { FileSweeper } from '../actors/file-sweeper.js';
 import { HubRegistry } from '../actors/hub-registry.js';
+import { NodeWatch } from '../actors/node-watch.js';
 import { LocalFiles } from './adapters/local-files.js';
 import { NatsBus } from './adapters/nats-bus.js';
 import { JoseTokens } from './adapters/jose-tokens.js';
@@ -80,6 +81,8 @@ export interface HubmeshNode {
   readonly metrics: Metrics;
   readonly sweeper: FileSweeper;
   readonly dataDir: string;
+  /** Closes every socket of a session on every node (kick); resolves to how many were here. */
+  disconnectSession(sessionId: string): Promise<number>;
   /** Ordered shutdown; idempotent. */
   close(): Promise<void>;
 }
@@ -150,6 +153,18 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
   });
   await app.register(mediaRoutes, { store, files, secret: secrets.secret, maxUploadBytes: config.maxUploadBytes, baseUrl: () => baseUrl });
   await app.register(pageRoutes, { store, baseUrl: () => baseUrl });
+  const watch = bus
+    ? await NodeWatch.start({
+        bus,
+        nodeId,
+        clock,
+        metrics,
+        log: log.child({ component: 'mesh' }),
+        nodeDownMs: config.nodeDownMs,
+        nodeDown: (node) => registry.nodeDown(node),
+        disconnect: (sessionId) => sockets.disconnectSession(sessionId),
+      })
+    : undefined;
   const sweeper = new FileSweeper({ store, files, clock, metrics, log: log.child({ component: 'files' }), ttlMs: config.uploadTtlMs });
   sockets.attach(app.server);
 
@@ -158,6 +173,11 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
   if (config.publicUrl === undefined) baseUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   isReady = true;
   log.info({ url: baseUrl, version: VERSION, nodeId, clustered: bus !== undefined }, 'hubmesh listening');
+
+  const disconnectSession = async (sessionId: string): Promise<number> => {
+    await watch?.disconnectEverywhere(sessionId);
+    return sockets.disconnectSession(sessionId);
+  };
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
@@ -169,6 +189,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
       await sockets.close();
       await httpClosed;
       // 3. stop room actors and jobs
+      await watch?.close();
       await registry.close();
       await sweeper.close();
       await files.close();
@@ -178,5 +199,5 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
       log.info('shut down');
     })());
 
-  return { get url() { return baseUrl; }, app, registry, sockets, metrics, sweeper, dataDir: config.dataDir, close };
+  return { get url() { return baseUrl; }, app, registry, sockets, metrics, sweeper, dataDir: config.dataDir, disconnectSession, close };
 }

@@ -37,7 +37,13 @@ export interface HubRemote {
   readonly env: Envelope;
 }
 
-export type HubItem = HubJoin | HubLeave | HubEvent | HubRemote;
+/** Node `node` stopped heart-beating: its members have left. */
+export interface HubNodeDown {
+  readonly type: 'hub/node-down';
+  readonly node: string;
+}
+
+export type HubItem = HubJoin | HubLeave | HubEvent | HubRemote | HubNodeDown;
 
 /** The one nact message: every item that arrived since the previous batch started. */
 export interface HubBatch {

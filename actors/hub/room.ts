@@ -93,6 +93,7 @@ export class Room {
   constructor(
     public hub: Hub,
     readonly deps: HubDeps,
+    readonly nodeId = 'local',
   ) {
     this.topic = `hub:${hub.hubSid}`;
   }
@@ -242,6 +243,36 @@ export class Room {
     } else if (env.op === 'leave') {
       this.remoteRefs.delete(env.r);
       this.broadcastDiff(this.presence.untrack(env.s, env.r));
+    }
+  }
+
+  /**
+   * Node `node` is down: its members leave here. Their entities are resolved
+   * by one node only, the one with the smallest id among those still holding
+   * members of the room, so clients hear each decision once; the others take
+   * it from the bus as decided.
+   */
+  applyNodeDown(node: string): void {
+    const { nodeId } = this;
+    const gone = [...this.remoteRefs].filter(([, n]) => n === node);
+    if (gone.length === 0) return;
+    const holders = new Set([...this.remoteRefs.values()].filter((n) => n !== node));
+    if (this.seats.size > 0) holders.add(nodeId);
+    const resolver = [...holders].sort()[0];
+    const left = new Set<string>();
+    for (const [ref] of gone) {
+      this.remoteRefs.delete(ref);
+      for (const [session, entry] of Object.entries(this.presence.list())) {
+        if (!entry.metas.some((m) => m.phx_ref === ref)) continue;
+        this.broadcastDiff(this.presence.untrack(session, ref));
+        if (!this.presence.has(session)) left.add(session);
+      }
+    }
+    if (resolver !== nodeId) return;
+    for (const session of left) {
+      const { removals, handovers } = resolveLeave(this.entities, session, [...this.presence.keys()], this.deps.clock.now(), this.deps.limits.handoverLeadMs);
+      this.relayDecided(removals);
+      this.relayDecided(handovers);
     }
   }
 

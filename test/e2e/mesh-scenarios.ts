@@ -6,6 +6,7 @@ import type { Channel } from 'phoenix';
 import { Presence } from 'phoenix';
 import { expect, it } from 'vitest';
 import type { HubmeshNode } from '../../src/main.js';
+import type { Bus } from '../../src/ports/bus.js';
 import { join, nextOn, phxSocket, profile } from '../support/clients.js';
 import { createHub } from '../support/node.js';
 import { waitFor } from '../support/wait.js';
@@ -30,7 +31,15 @@ function onDiff(channel: Channel, fn: (diff: { joins: Record<string, unknown>; l
   channel.on('presence_diff', fn);
 }
 
-export function meshScenarios(makeNodes: (n: number) => Promise<HubmeshNode[]>): void {
+export interface MeshNode {
+  readonly node: HubmeshNode;
+  /** The node's own bus connection: closing it cuts the node off the cluster. */
+  readonly bus: Bus;
+}
+
+export function meshScenarios(makeCluster: (n: number, env?: Record<string, string>) => Promise<MeshNode[]>): void {
+  const makeNodes = async (n: number, env?: Record<string, string>) => (await makeCluster(n, env)).map((m) => m.node);
+
   it('shows every member on every node in presence, and their leaves', async () => {
     const [a, b] = await makeNodes(2);
     const sid = await createHub(a!, 'Split');
@@ -97,5 +106,49 @@ export function meshScenarios(makeNodes: (n: number) => Promise<HubmeshNode[]>):
     const dave = await member(b!, sid, 'dave');
     await waitFor(() => dave.got.length >= 2, 5000, 'dave\'s snapshot');
     expect(dave.got.map((g) => (g['data'] as { owner?: string }).owner)).toEqual(['scene', heir]);
+  });
+
+  it('kicks a session on whichever node holds its socket', async () => {
+    const [a, b] = await makeNodes(2);
+    const sid = await createHub(a!, 'Kick');
+    const alice = await member(a!, sid, 'alice');
+    const bob = await member(b!, sid, 'bob');
+    await waitFor(() => names(alice.presence).length === 2, 5000, 'both');
+    const closes: number[] = [];
+    bob.socket.onClose((e: unknown) => {
+      closes.push((e as { code: number }).code);
+    });
+    expect(await a!.disconnectSession(bob.sessionId)).toBe(0);
+    await waitFor(() => closes.length > 0, 5000, 'bob disconnected by node b');
+    expect(closes[0]).toBe(1000);
+    await waitFor(() => names(alice.presence).length === 1, 5000, 'bob gone at alice');
+  });
+
+  it('lets a silent node\'s members go within HUBMESH_NODE_DOWN_MS, and hands over what they owned', async () => {
+    const [ma, mb] = await makeCluster(2, { HUBMESH_NODE_DOWN_MS: '600' });
+    const [a, b] = [ma!.node, mb!.node];
+    const sid = await createHub(a, 'Down');
+    const alice = await member(a, sid, 'alice');
+    const bob = await member(b, sid, 'bob');
+    await waitFor(() => names(alice.presence).length === 2, 5000, 'both');
+    bob.channel.push('naf', {
+      dataType: 'u',
+      data: { networkId: 'box', owner: 'x', creator: 'x', lastOwnerTime: 5, template: '#remote-avatar', persistent: false, parent: null, components: { 0: 1 }, isFirstSync: true },
+    });
+    // Pinned: persistent from now on.
+    bob.channel.push('nafr', { naf: JSON.stringify({ dataType: 'u', data: { networkId: 'box', owner: bob.sessionId, creator: bob.sessionId, lastOwnerTime: 5, template: '#remote-avatar', persistent: true, parent: null, components: { 0: 2 } } }) });
+    await waitFor(() => alice.got.length === 2, 5000, 'the box at alice');
+
+    // Node b drops off the bus without a word: no leaves are published for its members.
+    const cutAt = Date.now();
+    await mb!.bus.close();
+    await waitFor(() => names(alice.presence).length === 1, 5000, 'bob gone at alice');
+    const took = Date.now() - cutAt;
+    expect(took).toBeGreaterThanOrEqual(400);
+    expect(took).toBeLessThan(3000);
+    const carol = await member(a, sid, 'carol');
+    await waitFor(() => carol.got.length >= 2, 5000, 'carol\'s snapshot');
+    // Alice was the only one left when node b was declared down: the box is hers.
+    expect(carol.got.map((g) => (g['data'] as { owner?: string }).owner)).toEqual(['scene', alice.sessionId]);
   });
 }

@@ -11,9 +11,14 @@ import { meshScenarios } from './mesh-scenarios.js';
 import { startTestNode } from '../support/node.js';
 
 describe('mesh over MemoryBus', () => {
-  meshScenarios(async (n) => {
+  meshScenarios(async (n, env) => {
     const store = new MemoryStore();
     const network = new MemoryBusNetwork();
-    return Promise.all(Array.from({ length: n }, () => startTestNode({ adapters: { store, bus: network.connect() as Bus } })));
+    return Promise.all(
+      Array.from({ length: n }, async () => {
+        const bus: Bus = network.connect();
+        return { node: await startTestNode({ env, adapters: { store, bus } }), bus };
+      }),
+    );
   });
 });

@@ -19,9 +19,14 @@ if (needsBinary(natsServer, 'nats-server', 'apt-get install nats-server')) {
     });
     afterAll(() => server?.stop());
 
-    meshScenarios(async (n) => {
+    meshScenarios(async (n, env) => {
       const store = new MemoryStore();
-      return Promise.all(Array.from({ length: n }, async () => startTestNode({ adapters: { store, bus: await NatsBus.connect({ servers: server.url }) } })));
+      return Promise.all(
+        Array.from({ length: n }, async () => {
+          const bus = await NatsBus.connect({ servers: server.url });
+          return { node: await startTestNode({ env, adapters: { store, bus } }), bus };
+        }),
+      );
     });
   });
 }
