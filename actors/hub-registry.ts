@@ -28,6 +28,8 @@ export interface HubRegistryDeps extends HubDeps {
   /** The cluster; without one the node is alone and rooms publish nothing. */
   readonly bus?: Bus;
   readonly nodeId: string;
+  /** Told of every other node that publishes in a room, so its silence is noticed even before a heartbeat arrived. */
+  sawNode?(nodeId: string): void;
 }
 
 /** How long a node starting a room waits for another node's view of it. */
@@ -119,6 +121,7 @@ export class HubRegistry {
     const onEnvelope = (data: Uint8Array) => {
       const env = decodeEnvelope(data);
       if (!env || env.n === nodeId) return metrics.inc('mesh_envelopes_dropped_total');
+      this.#deps.sawNode?.(env.n);
       if (buffer) buffer.push(env);
       else this.#enqueue(live, { type: 'hub/remote', env });
     };

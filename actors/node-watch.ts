@@ -47,7 +47,7 @@ export class NodeWatch {
 
   async #start(): Promise<void> {
     const { bus, clock, nodeDownMs } = this.#deps;
-    this.#subs.push(await bus.subscribe('mesh.hb', (msg) => this.#heard(decoder.decode(msg.data))));
+    this.#subs.push(await bus.subscribe('mesh.hb', (msg) => this.saw(decoder.decode(msg.data))));
     this.#subs.push(await bus.subscribe('mesh.disconnect', (msg) => this.#deps.disconnect(decoder.decode(msg.data))));
     const beatMs = Math.max(50, Math.floor(nodeDownMs / 5));
     this.#beat();
@@ -65,10 +65,18 @@ export class NodeWatch {
     await this.#deps.bus.publish('mesh.disconnect', encoder.encode(sessionId));
   }
 
-  #heard(nodeId: string): void {
-    if (nodeId === '' || nodeId === this.#deps.nodeId) return;
-    if (!this.#lastHeard.has(nodeId)) this.#deps.log.info({ nodeId }, 'node up');
+  /**
+   * Node `nodeId` showed signs of life (a heartbeat, or anything it published
+   * in a room). A node new to us gets our heartbeat at once, so nodes that
+   * start together learn of each other without waiting a beat.
+   */
+  saw(nodeId: string): void {
+    if (nodeId === '' || nodeId === this.#deps.nodeId || this.#closed) return;
+    const isNew = !this.#lastHeard.has(nodeId);
     this.#lastHeard.set(nodeId, this.#deps.clock.now());
+    if (!isNew) return;
+    this.#deps.log.info({ nodeId }, 'node up');
+    this.#beat();
   }
 
   #beat(): void {

@@ -109,6 +109,8 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
   let baseUrl = config.publicUrl?.replace(/\/+$/, '') ?? `http://${config.host}:${config.port}`;
   const nodePrefix = randomBytes(6).toString('base64url');
   let nextRef = 0;
+  // The registry reports nodes it hears from to the watch, which starts after it.
+  const mesh: { watch?: NodeWatch } = {};
   const registry = new HubRegistry({
     store,
     clock,
@@ -118,6 +120,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     roomIdleMs: config.roomIdleMs,
     bus,
     nodeId,
+    sawNode: (node) => mesh.watch?.saw(node),
     limits: { maxNafBytes: config.maxNafBytes, maxEntitiesPerSession: config.maxEntitiesPerSession, handoverLeadMs: config.handoverLeadMs },
     makeRef: () => `${nodePrefix}${(nextRef++).toString(36)}`,
     baseUrl: () => baseUrl,
@@ -165,6 +168,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
         disconnect: (sessionId) => sockets.disconnectSession(sessionId),
       })
     : undefined;
+  mesh.watch = watch;
   const sweeper = new FileSweeper({ store, files, clock, metrics, log: log.child({ component: 'files' }), ttlMs: config.uploadTtlMs });
   sockets.attach(app.server);
 

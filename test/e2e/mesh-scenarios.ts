@@ -92,6 +92,7 @@ export function meshScenarios(makeCluster: (n: number, env?: Record<string, stri
     expect(carol.got[0]).toMatchObject({ event: 'naf', dataType: 'u', data: { networkId: 'av', owner: alice.sessionId, components: { 0: 2 }, isFirstSync: true } });
 
     // Alice leaves node a: her persistent object goes to the greatest remaining id, told once to everyone, before her leave.
+    await waitFor(() => names(alice.presence).length === 3, 5000, 'node a knows carol');
     const heir = bob.sessionId > carol.sessionId ? bob.sessionId : carol.sessionId;
     const order: string[] = [];
     bob.channel.on('naf', (p: Record<string, unknown>) => {
