@@ -11,6 +11,7 @@ export const ErrorCode = {
   RANGE_NOT_SATISFIABLE: { http: 416, reason: 'range_not_satisfiable' },
   HUB_CLOSED: { http: 410, reason: 'closed' },
   JOIN_DENIED: { http: 403, reason: 'join_denied' },
+  ROOM_FULL: { http: 409, reason: 'room_full' },
   OAUTH_REQUIRED: { http: 401, reason: 'oauth_required' },
   JOIN_CRASHED: { http: 500, reason: 'join crashed' },
   UNMATCHED_TOPIC: { http: 404, reason: 'unmatched topic' },

@@ -28,7 +28,8 @@ export async function handleJoin(room: Room, msg: HubJoin): Promise<void> {
   // A duplicate join: the socket already sent phx_close for the old join_ref (parity 1.3).
   if (previous) room.unseat(previous);
 
-  const decision = decideJoin(room.hub, conn.sessionId, params);
+  const occupants = room.presence.size - (room.presence.has(conn.sessionId) ? 1 : 0);
+  const decision = decideJoin(room.hub, conn.sessionId, params, occupants);
   if (!decision.ok) {
     room.replyError(conn, joinRef, ref, decision.code, decision.message);
     conn.endChannel(room.topic, joinRef, 'refused');

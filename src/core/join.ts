@@ -15,8 +15,13 @@ export type JoinDecision =
   | { readonly ok: true; readonly member: Member }
   | { readonly ok: false; readonly code: ErrorCodeName; readonly message: string };
 
-/** Decides a join. `params` is the client's join payload, untrusted. */
-export function decideJoin(hub: Hub | undefined, sessionId: string, params: Payload): JoinDecision {
+/**
+ * Decides a join. `params` is the client's join payload, untrusted.
+ * `occupants` is how many other sessions are in the room: the server holds
+ * `room_size`, which Reticulum leaves to the client (parity 4.8), and a
+ * session already inside (another tab, a reconnect) does not count twice.
+ */
+export function decideJoin(hub: Hub | undefined, sessionId: string, params: Payload, occupants = 0): JoinDecision {
   // Parity: RetWeb.HubChannel.join/3 (hub lookup), join_with_hub (entry_mode: :deny)
   if (!hub) return { ok: false, code: 'HUB_NOT_FOUND', message: 'No such Hub' };
   if (hub.entryMode === 'deny') return { ok: false, code: 'HUB_CLOSED', message: 'Hub no longer accessible' };
@@ -27,6 +32,8 @@ export function decideJoin(hub: Hub | undefined, sessionId: string, params: Payl
   if (!isPayload(profile) || !isPayload(context)) {
     return { ok: false, code: 'BAD_REQUEST', message: 'join params need a profile object and a context object' };
   }
+  // Hubs shows its "room is full" screen for an error that mentions "full".
+  if (occupants >= hub.roomSize) return { ok: false, code: 'ROOM_FULL', message: `Room is full (${hub.roomSize} people)` };
   return {
     ok: true,
     member: {

@@ -61,3 +61,30 @@ describe('room actors', () => {
     expect(node.registry.size).toBe(1);
   });
 });
+
+describe('room size', () => {
+  it('admits exactly room_size sessions of many joining at once, lets a session rejoin, and frees a place on leave', async () => {
+    const node = await startTestNode();
+    const sid = await createHub(node, 'Small', { room_size: 4 });
+    const clients = await Promise.all(Array.from({ length: 7 }, () => RawClient.open(node)));
+    clients.forEach((c, i) => c.send(['1', '1', `hub:${sid}`, 'phx_join', joinPayload(`p${i}`)]));
+    const replies = await Promise.all(clients.map((c) => c.reply('1')));
+    const ok = replies.filter((r) => r[4]['status'] === 'ok');
+    const refused = replies.filter((r) => r[4]['status'] === 'error');
+    expect(ok).toHaveLength(4);
+    expect(refused).toHaveLength(3);
+    for (const r of refused) expect(r[4]['response']).toEqual({ reason: 'room_full', message: 'Room is full (4 people)' });
+
+    // A member's duplicate join (a rejoin on the same socket) is not a fifth person.
+    const inside = clients[replies.indexOf(ok[0]!)]!;
+    inside.send(['2', '2', `hub:${sid}`, 'phx_join', joinPayload('again')]);
+    expect((await inside.reply('2'))[4]['status']).toBe('ok');
+
+    // One leaves: one of the refused gets in.
+    inside.send(['2', '3', `hub:${sid}`, 'phx_leave', {}]);
+    await inside.reply('3');
+    const waiting = clients[replies.indexOf(refused[0]!)]!;
+    waiting.send(['4', '4', `hub:${sid}`, 'phx_join', joinPayload('late')]);
+    expect((await waiting.reply('4'))[4]['status']).toBe('ok');
+  });
+});

@@ -29,6 +29,13 @@ describe('decideJoin (parity 2.4)', () => {
     expect(ErrorCode.JOIN_DENIED.reason).toBe('join_denied');
   });
 
+  it('refuses a join when room_size other sessions are in, with a reason that says full', () => {
+    const hub = makeHub({ roomSize: 3 });
+    expect(decideJoin(hub, 's', goodParams, 2).ok).toBe(true);
+    expect(decideJoin(hub, 's', goodParams, 3)).toEqual({ ok: false, code: 'ROOM_FULL', message: 'Room is full (3 people)' });
+    expect(ErrorCode.ROOM_FULL.reason).toMatch(/full/);
+  });
+
   it('checks the hub before the params', () => {
     expect(decideJoin(undefined, 's', {})).toMatchObject({ ok: false, code: 'HUB_NOT_FOUND' });
     expect(decideJoin(makeHub({ entryMode: 'deny' }), 's', {})).toMatchObject({ ok: false, code: 'HUB_CLOSED' });
