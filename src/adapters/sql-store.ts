@@ -126,6 +126,18 @@ export class SqlStore implements Store {
     }
   }
 
+  /** An insert whose unique key may be taken: that is BAD_REQUEST (`duplicate`), anything else PERSIST_FAILED. */
+  async #insert(what: string, duplicate: string, fn: () => Promise<unknown>): Promise<void> {
+    await this.#write(what, async () => {
+      try {
+        await fn();
+      } catch (err) {
+        if (pgCode(err) === UNIQUE_VIOLATION) throw new AppError('BAD_REQUEST', duplicate, { cause: err });
+        throw err;
+      }
+    });
+  }
+
   async #read<T>(what: string, fn: () => Promise<T>): Promise<T> {
     this.#check();
     try {
@@ -136,9 +148,8 @@ export class SqlStore implements Store {
   }
 
   async createHub(hub: Hub): Promise<void> {
-    await this.#write('store the hub', async () => {
-      try {
-        await this.#db
+    await this.#insert('store the hub', `hub ${hub.hubSid} already exists`, () =>
+      this.#db
           .insertInto('hubs')
           .values({
             hub_sid: hub.hubSid,
@@ -156,12 +167,8 @@ export class SqlStore implements Store {
             last_active_at: null,
             created_at: hub.createdAt,
           })
-          .execute();
-      } catch (err) {
-        if (pgCode(err) === UNIQUE_VIOLATION) throw new AppError('BAD_REQUEST', `hub ${hub.hubSid} already exists`, { cause: err });
-        throw err;
-      }
-    });
+          .execute(),
+    );
   }
 
   async getHub(hubSid: string): Promise<Hub | undefined> {
@@ -199,9 +206,8 @@ export class SqlStore implements Store {
   }
 
   async createFile(file: StoredFile): Promise<void> {
-    await this.#write('store the file record', async () => {
-      try {
-        await this.#db
+    await this.#insert('store the file record', `file ${file.fileId} already exists`, () =>
+      this.#db
           .insertInto('owned_files')
           .values({
             file_id: file.fileId,
@@ -214,12 +220,8 @@ export class SqlStore implements Store {
             created_at: file.createdAt,
             promoted_at: null,
           })
-          .execute();
-      } catch (err) {
-        if (pgCode(err) === UNIQUE_VIOLATION) throw new AppError('BAD_REQUEST', `file ${file.fileId} already exists`, { cause: err });
-        throw err;
-      }
-    });
+          .execute(),
+    );
   }
 
   async getFile(fileId: string): Promise<StoredFile | undefined> {
