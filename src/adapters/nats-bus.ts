@@ -10,6 +10,7 @@ import { connect, RequestError, TimeoutError, type NatsConnection } from '@nats-
 import { assertSubject } from '../core/subjects.js';
 import { AppError } from '../errors.js';
 import type { Bus, BusHandler, BusSubscription } from '../ports/bus.js';
+import { NatsLeases } from './nats-leases.js';
 
 export interface NatsBusOptions {
   /** Comma-separated server URLs, e.g. `nats://127.0.0.1:4222`. */
@@ -45,6 +46,12 @@ export class NatsBus implements Bus {
 
   #check(): void {
     if (this.#closing) throw new AppError('CLOSED', 'bus is closed');
+  }
+
+  /** Leases in JetStream KV on this connection (the server must run with JetStream). */
+  openLeases(ttlMs: number, bucket?: string): Promise<NatsLeases> {
+    this.#check();
+    return NatsLeases.open(this.#nc, ttlMs, bucket);
   }
 
   async publish(subject: string, data: Uint8Array): Promise<void> {
