@@ -15,9 +15,11 @@ import { isSid } from '../src/core/sids.js';
 import { decodeEnvelope, decodeState, encodeEnvelope, encodeState, type Envelope } from '../src/core/mesh.js';
 import { AppError } from '../src/errors.js';
 import type { Bus, BusSubscription } from '../src/ports/bus.js';
+import type { Leases } from '../src/ports/leases.js';
 import type { Timer } from '../src/ports/clock.js';
 import type { Store } from '../src/ports/store.js';
 import { OutFrame } from '../src/protocol/codec.js';
+import { RoomHome } from './hub/home.js';
 import { spawnHubActor } from './hub/hub-actor.js';
 import type { HubItem, HubMsg } from './hub/hub-msg.js';
 import { Room, type HubDeps } from './hub/room.js';
@@ -27,6 +29,9 @@ export interface HubRegistryDeps extends HubDeps {
   readonly roomIdleMs: number;
   /** The cluster; without one the node is alone and rooms publish nothing. */
   readonly bus?: Bus;
+  /** Room leases; with them a room's home admits every join (the cluster-wide room size). */
+  readonly leases?: Leases;
+  readonly leaseTtlMs: number;
   readonly nodeId: string;
   /** Told of every other node that publishes in a room, so its silence is noticed even before a heartbeat arrived. */
   sawNode?(nodeId: string): void;
@@ -42,6 +47,9 @@ class LiveRoom {
   isBusy = false;
   idleTimer: Timer | undefined;
   subscriptions: BusSubscription[] = [];
+  home: RoomHome | undefined;
+  /** Envelopes that arrived after the state was applied but before the actor existed. */
+  early: Envelope[] = [];
 
   constructor(
     readonly room: Room,
@@ -123,6 +131,7 @@ export class HubRegistry {
       if (!env || env.n === nodeId) return metrics.inc('mesh_envelopes_dropped_total');
       this.#deps.sawNode?.(env.n);
       if (buffer) buffer.push(env);
+      else if (!live.ref) live.early.push(env);
       else this.#enqueue(live, { type: 'hub/remote', env });
     };
     live.subscriptions.push(await bus.subscribe(`hub.${sid}.m`, (msg) => onEnvelope(msg.data)));
@@ -141,6 +150,12 @@ export class HubRegistry {
     buffer = null;
     let own = state?.seq[nodeId] ?? 0;
     live.subscriptions.push(await bus.subscribe(`hub.${sid}.state`, (msg) => msg.respond?.(encodeState(room.state({ ...room.seen, [nodeId]: own }, nodeId)))));
+    if (this.#deps.leases) {
+      const home = new RoomHome(room, { bus, leases: this.#deps.leases, nodeId, clock: this.#deps.clock, metrics, log, leaseTtlMs: this.#deps.leaseTtlMs });
+      live.home = home;
+      await home.claim().catch((err: unknown) => log.warn({ err, hubSid: sid }, 'could not claim the room lease'));
+      room.admit = (session) => home.admit(session);
+    }
     room.link = {
       publish: (body) => {
         own++;
@@ -174,6 +189,7 @@ export class HubRegistry {
       },
     });
     this.#rooms.set(room.hub.hubSid, live);
+    for (const env of live.early.splice(0)) this.#enqueue(live, { type: 'hub/remote', env });
     this.#deps.log.info({ hubSid: room.hub.hubSid }, 'hub started');
     return live;
   }
@@ -227,6 +243,8 @@ export class HubRegistry {
     if (this.#rooms.get(live.room.hub.hubSid) === live) this.#rooms.delete(live.room.hub.hubSid);
     // Not in the room here any more: stop listening to it (the bus may already be closed at shutdown).
     for (const sub of live.subscriptions.splice(0)) sub.unsubscribe().catch(() => undefined);
+    // Releasing the lease lets a node that still has members take the room over at once.
+    live.home?.close().catch(() => undefined);
   }
 
   #stop(live: LiveRoom): void {
@@ -240,6 +258,8 @@ export class HubRegistry {
     if (this.#closed) return;
     this.#closed = true;
     await Promise.allSettled(this.#loading.values());
+    // Leases first, while the bus is still up: another node can take these rooms over at once.
+    await Promise.all([...this.#rooms.values()].map((live) => live.home?.close()));
     for (const live of [...this.#rooms.values()]) {
       live.room.clear('closed');
       this.#stop(live);

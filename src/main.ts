@@ -27,6 +27,7 @@ import { metaRoutes } from './http/meta.js';
 import { pageRoutes } from './http/page.js';
 import type { Bus } from './ports/bus.js';
 import type { Clock } from './ports/clock.js';
+import type { Leases } from './ports/leases.js';
 import type { FileStore } from './ports/file-store.js';
 import type { Metrics } from './ports/metrics.js';
 import type { Store } from './ports/store.js';
@@ -68,6 +69,8 @@ export interface NodeAdapters {
   readonly files?: FileStore;
   /** The cluster bus; by default NatsBus when NATS_URL is set, otherwise none (a node alone). */
   readonly bus?: Bus;
+  /** Room leases; by default in JetStream KV on the NATS bus. */
+  readonly leases?: Leases;
   readonly metrics?: Metrics;
   readonly logger?: Logger;
 }
@@ -103,6 +106,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
   const files = adapters.files ?? new LocalFiles(join(config.dataDir, 'files'));
   const bus = adapters.bus ?? (config.natsUrl !== undefined ? await NatsBus.connect({ servers: config.natsUrl }) : undefined);
   const nodeId = bus?.nodeId ?? randomBytes(8).toString('hex');
+  const leases = adapters.leases ?? (bus instanceof NatsBus ? await bus.openLeases(config.leaseTtlMs) : undefined);
   const secrets = await loadSecrets(config.dataDir, config.secret);
   const tokens = new JoseTokens(secrets.secret, secrets.permsKeyPem);
 
@@ -119,6 +123,8 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     log: log.child({ component: 'hubs' }),
     roomIdleMs: config.roomIdleMs,
     bus,
+    leases,
+    leaseTtlMs: config.leaseTtlMs,
     nodeId,
     sawNode: (node) => mesh.watch?.saw(node),
     limits: { maxNafBytes: config.maxNafBytes, maxEntitiesPerSession: config.maxEntitiesPerSession, handoverLeadMs: config.handoverLeadMs },
@@ -197,8 +203,10 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
       await registry.close();
       await sweeper.close();
       await files.close();
-      // 4. bus, 5. store
+      // 4. leases and bus
+      await leases?.close();
       await bus?.close();
+      // 5. store
       await store.close();
       log.info('shut down');
     })());

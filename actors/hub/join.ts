@@ -4,7 +4,8 @@
  * an explicit `presence_state`, because Hubs waits for it (parity 2.11).
  */
 import { hubView } from '../../src/core/hub.js';
-import { decideJoin } from '../../src/core/join.js';
+import { decideJoin, roomFullMessage } from '../../src/core/join.js';
+import type { ErrorCodeName } from '../../src/errors.js';
 import type { Member } from '../../src/core/member.js';
 import { countPresences } from '../../src/core/presence.js';
 import type { HubJoin, HubLeave } from './hub-msg.js';
@@ -28,13 +29,15 @@ export async function handleJoin(room: Room, msg: HubJoin): Promise<void> {
   // A duplicate join: the socket already sent phx_close for the old join_ref (parity 1.3).
   if (previous) room.unseat(previous);
 
-  const occupants = room.presence.size - (room.presence.has(conn.sessionId) ? 1 : 0);
-  const decision = decideJoin(room.hub, conn.sessionId, params, occupants);
-  if (!decision.ok) {
-    room.replyError(conn, joinRef, ref, decision.code, decision.message);
+  const refuse = (code: ErrorCodeName, message: string) => {
+    room.replyError(conn, joinRef, ref, code, message);
     conn.endChannel(room.topic, joinRef, 'refused');
-    return;
-  }
+  };
+  // In a cluster the room's home counts; alone, the room counts here.
+  const occupants = room.admit ? 0 : room.presence.size - (room.presence.has(conn.sessionId) ? 1 : 0);
+  const decision = decideJoin(room.hub, conn.sessionId, params, occupants);
+  if (!decision.ok) return refuse(decision.code, decision.message);
+  if (room.admit && !(await room.admit(conn.sessionId))) return refuse('ROOM_FULL', roomFullMessage(room.hub));
   const { member } = decision;
   const supplied = params['perms_token'];
   // Parity: a perms_token the client supplied is echoed back unchanged.

@@ -89,6 +89,8 @@ export class Room {
   /** node -> the number of the last envelope of that node applied here. */
   readonly seen: Record<string, number> = {};
   link: RoomLink = NO_LINK;
+  /** In a cluster, asks the room's home whether a session may join; alone, the room decides itself. */
+  admit: ((session: string) => Promise<boolean>) | undefined;
 
   constructor(
     public hub: Hub,

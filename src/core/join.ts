@@ -15,6 +15,11 @@ export type JoinDecision =
   | { readonly ok: true; readonly member: Member }
   | { readonly ok: false; readonly code: ErrorCodeName; readonly message: string };
 
+/** Hubs shows its "room is full" screen for an error that mentions "full". */
+export function roomFullMessage(hub: Pick<Hub, 'roomSize'>): string {
+  return `Room is full (${hub.roomSize} people)`;
+}
+
 /**
  * Decides a join. `params` is the client's join payload, untrusted.
  * `occupants` is how many other sessions are in the room: the server holds
@@ -32,8 +37,7 @@ export function decideJoin(hub: Hub | undefined, sessionId: string, params: Payl
   if (!isPayload(profile) || !isPayload(context)) {
     return { ok: false, code: 'BAD_REQUEST', message: 'join params need a profile object and a context object' };
   }
-  // Hubs shows its "room is full" screen for an error that mentions "full".
-  if (occupants >= hub.roomSize) return { ok: false, code: 'ROOM_FULL', message: `Room is full (${hub.roomSize} people)` };
+  if (occupants >= hub.roomSize) return { ok: false, code: 'ROOM_FULL', message: roomFullMessage(hub) };
   return {
     ok: true,
     member: {

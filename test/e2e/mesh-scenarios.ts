@@ -7,7 +7,7 @@ import { Presence } from 'phoenix';
 import { expect, it } from 'vitest';
 import type { HubmeshNode } from '../../src/main.js';
 import type { Bus } from '../../src/ports/bus.js';
-import { join, nextOn, phxSocket, profile } from '../support/clients.js';
+import { join, nextOn, phxSocket, profile, RawClient } from '../support/clients.js';
 import { createHub } from '../support/node.js';
 import { waitFor } from '../support/wait.js';
 
@@ -151,5 +151,39 @@ export function meshScenarios(makeCluster: (n: number, env?: Record<string, stri
     await waitFor(() => carol.got.length >= 2, 5000, 'carol\'s snapshot');
     // Alice was the only one left when node b was declared down: the box is hers.
     expect(carol.got.map((g) => (g['data'] as { owner?: string }).owner)).toEqual(['scene', alice.sessionId]);
+  });
+
+  it('admits exactly room_size of many joining at once on three nodes', async () => {
+    const nodes = await makeNodes(3);
+    const sid = await createHub(nodes[0]!, 'Capped', { room_size: 24 });
+    // The first join makes node 0 the room's home; the others ask it.
+    const first = await RawClient.open(nodes[0]!);
+    first.send(['1', '1', `hub:${sid}`, 'phx_join', profile('first')]);
+    expect((await first.reply('1'))[4]['status']).toBe('ok');
+    const clients = await Promise.all(Array.from({ length: 30 }, (_, i) => RawClient.open(nodes[i % 3]!)));
+    clients.forEach((c, i) => c.send(['1', '1', `hub:${sid}`, 'phx_join', profile(`p${i}`)]));
+    const replies = await Promise.all(clients.map((c) => c.reply('1', 10_000)));
+    const refused = replies.filter((r) => r[4]['status'] === 'error');
+    expect(replies.length - refused.length).toBe(23);
+    expect(refused).toHaveLength(7);
+    for (const r of refused) expect(r[4]['response']).toMatchObject({ reason: 'room_full' });
+  });
+
+  it('moves the lease when the home dies, and the room keeps admitting and capping', async () => {
+    const cluster = await makeCluster(2, { HUBMESH_NODE_DOWN_MS: '600', HUBMESH_LEASE_TTL_MS: '1000' });
+    const [home, other] = [cluster[0]!, cluster[1]!];
+    const sid = await createHub(home.node, 'Moving', { room_size: 3 });
+    const a = await member(home.node, sid, 'alice');
+    const b = await member(other.node, sid, 'bob');
+    await waitFor(() => names(b.presence).length === 2, 5000, 'both');
+    await home.bus.close();
+    await waitFor(() => names(b.presence).length === 1, 5000, 'alice gone with her node');
+    // The lease runs out; the next join on the surviving node takes the room over.
+    const c = await member(other.node, sid, 'carol');
+    const d = await member(other.node, sid, 'dave');
+    expect(names(d.presence)).toEqual(['bob', 'carol', 'dave']);
+    const refused = await join(phxSocket(other.node).channel(`hub:${sid}`, profile('erin'))).catch((e: { response: unknown }) => e.response);
+    expect(refused).toMatchObject({ reason: 'room_full' });
+    expect(a.sessionId).not.toBe(c.sessionId);
   });
 }
