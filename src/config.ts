@@ -33,12 +33,13 @@ export const configSchema = {
     uploadTtlMs: { type: 'integer', minimum: 1000, default: 172800000, description: 'Uploads that nothing promoted (pinned) are deleted this long after upload (48 h).' },
     nodeDownMs: { type: 'integer', minimum: 250, default: 5000, description: 'A cluster node not heard from for this long is taken for dead: its members leave every room.' },
     leaseTtlMs: { type: 'integer', minimum: 1000, default: 3000, description: "A room's home renews its lease every third of this; a home that dies loses the room this long after its last renewal." },
+    drainGraceMs: { type: 'integer', minimum: 0, default: 10000, description: 'On SIGTERM the node tells clients to move (ret-deploy) and waits this long before closing their sockets.' },
     natsUrl: { type: 'string', pattern: '^nats://', description: 'NATS server URL(s), comma-separated; set, the node joins the cluster on that bus. Unset, it runs alone.' },
     databaseUrl: { type: 'string', pattern: '^postgres(ql)?://', description: 'PostgreSQL connection URL; unset, the node keeps its data in PGlite under the data dir.' },
     autoMigrate: { type: 'boolean', default: true, description: 'Apply database migrations when the node starts (`hubmesh migrate` does it on demand).' },
     permissiveRooms: { type: 'boolean', default: false, description: 'New rooms let members spawn, draw, pin and fly (Reticulum permissive_rooms); otherwise only voice and text chat.' },
   },
-  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'defaultRoomSize', 'maxRoomSize', 'maxNafBytes', 'maxEntitiesPerSession', 'handoverLeadMs', 'maxUploadBytes', 'uploadTtlMs', 'nodeDownMs', 'leaseTtlMs', 'autoMigrate', 'permissiveRooms'],
+  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'defaultRoomSize', 'maxRoomSize', 'maxNafBytes', 'maxEntitiesPerSession', 'handoverLeadMs', 'maxUploadBytes', 'uploadTtlMs', 'nodeDownMs', 'leaseTtlMs', 'drainGraceMs', 'autoMigrate', 'permissiveRooms'],
 } as const;
 
 export type Config = Readonly<FromSchema<typeof configSchema>>;
@@ -68,6 +69,7 @@ export const configEnv: Readonly<Record<ConfigKey, string>> = {
   uploadTtlMs: 'HUBMESH_UPLOAD_TTL_MS',
   nodeDownMs: 'HUBMESH_NODE_DOWN_MS',
   leaseTtlMs: 'HUBMESH_LEASE_TTL_MS',
+  drainGraceMs: 'HUBMESH_DRAIN_GRACE_MS',
   natsUrl: 'NATS_URL',
   databaseUrl: 'DATABASE_URL',
   autoMigrate: 'HUBMESH_AUTO_MIGRATE',

@@ -59,6 +59,9 @@ export function openStore(config: Config, opts: { migrate?: boolean } = {}): Pro
   return config.databaseUrl !== undefined ? openPgStore({ url: config.databaseUrl, migrate }) : openPgliteStore({ dir: join(config.dataDir, 'pglite'), migrate });
 }
 
+/** The pool name clients compare across a deploy (parity 1.4). */
+const POOL = 'hubmesh';
+
 /** How long /readyz waits for the database before calling it down. */
 const READY_PING_MS = 1000;
 
@@ -151,7 +154,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
   });
   installErrorHandler(app);
   await app.register(healthRoutes, { isReady: () => isReady, pingStore: () => store.ping(READY_PING_MS) });
-  await app.register(metaRoutes, { version: VERSION, pool: 'hubmesh', baseUrl: () => baseUrl });
+  await app.register(metaRoutes, { version: VERSION, pool: POOL, baseUrl: () => baseUrl });
   await app.register(hubRoutes, {
     store,
     defaultRoomSize: config.defaultRoomSize,
@@ -194,6 +197,12 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     (closing ??= (async () => {
       isReady = false;
       log.info('shutting down');
+      // 0. drain: tell clients to move, give them time, then close what is left.
+      if (config.drainGraceMs > 0 && sockets.connectionCount > 0) {
+        sockets.drain({ event: 'ret-deploy', ret_version: VERSION, ret_pool: POOL });
+        log.info({ graceMs: config.drainGraceMs, sockets: sockets.connectionCount }, 'draining');
+        await new Promise<void>((resolve) => clock.setTimeout(resolve, config.drainGraceMs));
+      }
       // 1. stop accepting, 2. close client sockets with 1001
       const httpClosed = app.close();
       await sockets.close();

@@ -33,14 +33,20 @@ export interface ConnectionDeps {
   dispatch(hubSid: string, item: HubItem): void;
   /** Called once, when the socket has closed. */
   closed(conn: PhxConnection): void;
+  /** True while the node drains: no new room joins. */
+  isDraining(): boolean;
 }
 
 const HUB_PREFIX = 'hub:';
+/** Reticulum's socket-wide topic; here it carries the deploy notices that tell clients to move (parity 1.4, 2.2). */
+const RET_TOPIC = 'ret';
 
 export class PhxConnection implements ChannelConn, Flushable {
   /** topic -> join_ref of the live channel. */
   readonly #channels = new Map<string, string | null>();
   readonly #bucket: RateBucket;
+  /** join_ref of the `ret` channel; undefined while not joined. */
+  #retJoinRef: string | null | undefined;
   #queue: Buffer[] = [];
   #queuedBytes = 0;
   #isOpen = true;
@@ -171,6 +177,7 @@ export class PhxConnection implements ChannelConn, Flushable {
       if (event === PhxEvent.HEARTBEAT) return this.send(OutFrame.reply(null, ref, topic, 'ok', {}));
       return this.#reply(joinRef, ref, topic, 'UNMATCHED_TOPIC', 'the phoenix topic only takes heartbeats');
     }
+    if (topic === RET_TOPIC) return this.#ret(frame);
     if (event === PhxEvent.JOIN) return this.#join(frame);
     if (event === PhxEvent.LEAVE) {
       if (!this.#channels.has(topic)) return this.send(OutFrame.reply(joinRef, ref, topic, 'ok', {}));
@@ -181,9 +188,36 @@ export class PhxConnection implements ChannelConn, Flushable {
     this.deps.dispatch(topic.slice(HUB_PREFIX.length), { type: 'hub/event', conn: this, frame, size });
   }
 
+  /** Pushes a `notice` (e.g. `ret-deploy`) on the `ret` channel, if this socket joined it. */
+  notice(payload: Record<string, unknown>): void {
+    if (this.#retJoinRef !== undefined) this.send(new OutFrame(this.#retJoinRef, null, RET_TOPIC, 'notice', payload));
+  }
+
+  #ret(frame: InFrame): void {
+    const { event, joinRef, ref } = frame;
+    if (event === PhxEvent.JOIN) {
+      if (this.#retJoinRef !== undefined) this.send(new OutFrame(this.#retJoinRef, this.#retJoinRef, RET_TOPIC, PhxEvent.CLOSE, {}));
+      this.#retJoinRef = joinRef;
+      return this.send(OutFrame.reply(joinRef, ref, RET_TOPIC, 'ok', { session_id: this.sessionId, vapid_public_key: null }));
+    }
+    if (event === PhxEvent.LEAVE) {
+      const old = this.#retJoinRef;
+      this.#retJoinRef = undefined;
+      this.send(OutFrame.reply(joinRef, ref, RET_TOPIC, 'ok', {}));
+      if (old !== undefined) this.send(new OutFrame(old, old, RET_TOPIC, PhxEvent.CLOSE, {}));
+      return;
+    }
+    if (this.#retJoinRef === undefined) return this.#reply(joinRef, ref, RET_TOPIC, 'UNMATCHED_TOPIC', 'not joined to ret');
+    // Reticulum tracks the hub a socket is in for its own presence; nothing here needs it.
+    if (event === 'change_hub') return;
+    if (event === 'refresh_perms_token') return this.#reply(joinRef, ref, RET_TOPIC, 'NOT_IMPLEMENTED', 'refresh_perms_token is not supported yet');
+    this.#reply(joinRef, ref, RET_TOPIC, 'UNKNOWN_EVENT', `unknown event ${JSON.stringify(event.slice(0, 64))}`);
+  }
+
   #join(frame: InFrame): void {
     const { topic, joinRef, ref, payload } = frame;
     if (!topic.startsWith(HUB_PREFIX)) return this.#reply(joinRef, ref, topic, 'UNMATCHED_TOPIC', `no channel serves ${topic.slice(0, 64)}`);
+    if (this.deps.isDraining()) return this.#reply(joinRef, ref, topic, 'DRAINING', 'this node is shutting down; reconnect to join');
     if (this.#channels.has(topic)) {
       // Parity: Phoenix.Socket closes the existing channel for a duplicate join.
       const old = this.#channels.get(topic) ?? null;

@@ -52,6 +52,7 @@ export class SocketServer {
   readonly #sweep: Timer;
   #nextConnId = 0;
   #isClosing = false;
+  #isDraining = false;
 
   constructor(deps: SocketServerDeps) {
     this.#deps = deps;
@@ -83,7 +84,7 @@ export class SocketServer {
 
   async #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (this.#isClosing) return refuseUpgrade(socket, 503, 'Service Unavailable');
+    if (this.#isClosing || this.#isDraining) return refuseUpgrade(socket, 503, 'Service Unavailable');
     if (url.pathname !== SOCKET_PATH) return refuseUpgrade(socket, 404, 'Not Found');
     const vsn = wireVersionFromVsn(url.searchParams.get('vsn'));
     if (vsn === null) return refuseUpgrade(socket, 400, 'Bad Request');
@@ -109,6 +110,7 @@ export class SocketServer {
       socketBufferMaxBytes: this.#deps.socketBufferMaxBytes,
       dispatch: (hubSid, item) => this.#dispatch(hubSid, item),
       closed: (c) => this.#forget(c),
+      isDraining: () => this.#isDraining,
     });
     this.#conns.add(conn);
     let session = this.#sessions.get(sessionId);
@@ -142,6 +144,17 @@ export class SocketServer {
       this.#deps.metrics.inc('ws_closed_total', { reason: 'idle' });
       conn.close(CloseCode.NORMAL, 'idle timeout');
     }
+  }
+
+  /**
+   * Starts draining: no new sockets or room joins, and every socket on the
+   * `ret` channel gets `notice` (Reticulum's `ret-deploy`), so Hubs clients
+   * move to another node before this one closes their sockets.
+   */
+  drain(notice: Record<string, unknown>): void {
+    if (this.#isDraining) return;
+    this.#isDraining = true;
+    for (const conn of this.#conns) conn.notice(notice);
   }
 
   /** Stops accepting and closes every socket with 1001. Idempotent. */

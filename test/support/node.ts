@@ -33,6 +33,8 @@ export async function startTestNode(opts: TestNodeOptions = {}): Promise<Hubmesh
     HUBMESH_PORT: '0',
     HUBMESH_LOG_LEVEL: process.env['HUBMESH_TEST_LOG_LEVEL'] ?? 'silent',
     HUBMESH_DATA_DIR: dataDir,
+    // Tests close nodes at once unless they test the drain.
+    HUBMESH_DRAIN_GRACE_MS: '0',
     ...opts.env,
   });
   // Rooms in memory unless the test brings its own store: the SQL stores have their own suites.
