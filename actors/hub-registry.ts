@@ -208,7 +208,7 @@ export class HubRegistry {
   #refuse(hubSid: string, item: HubItem, err?: unknown): void {
     const topic = `hub:${hubSid}`;
     if (err !== undefined) this.#deps.log.error({ err, hubSid }, 'hub load failed');
-    if (item.type === 'hub/leave' || item.type === 'hub/remote' || item.type === 'hub/node-down') return;
+    if (item.type === 'hub/leave' || item.type === 'hub/remote' || item.type === 'hub/node-down' || item.type === 'hub/resync') return;
     if (item.type === 'hub/event') {
       item.conn.send(OutFrame.reply(item.frame.joinRef, item.frame.ref, topic, 'error', { reason: 'unmatched topic' }));
       return;
@@ -222,6 +222,12 @@ export class HubRegistry {
           : new AppError('JOIN_CRASHED', 'join failed on the server');
     item.conn.send(OutFrame.reply(item.joinRef, item.ref, topic, 'error', reply.toReply()));
     item.conn.endChannel(topic, item.joinRef, 'refused');
+  }
+
+  /** The bus came back, or a node taken for dead spoke again: every room tells the others who is here. */
+  resync(): void {
+    if (this.#closed) return;
+    for (const live of this.#rooms.values()) this.#enqueue(live, { type: 'hub/resync' });
   }
 
   /** Node `node` stopped heart-beating: every room here lets its members go. */

@@ -21,6 +21,8 @@ export interface NodeWatchDeps {
   readonly nodeDownMs: number;
   /** A node stopped heart-beating. */
   nodeDown(nodeId: string): void;
+  /** A node taken for dead was heard again (a partition healed). */
+  nodeBack(nodeId: string): void;
   /** Some node asked every node to disconnect this session's sockets. */
   disconnect(sessionId: string): void;
 }
@@ -31,6 +33,8 @@ const decoder = new TextDecoder();
 export class NodeWatch {
   readonly #deps: NodeWatchDeps;
   readonly #lastHeard = new Map<string, number>();
+  /** Nodes declared down; hearing one again means it was cut off, not dead. */
+  readonly #down = new Set<string>();
   readonly #timers: Timer[] = [];
   readonly #subs: BusSubscription[] = [];
   #closed = false;
@@ -77,6 +81,7 @@ export class NodeWatch {
     if (!isNew) return;
     this.#deps.log.info({ nodeId }, 'node up');
     this.#beat();
+    if (this.#down.delete(nodeId)) this.#deps.nodeBack(nodeId);
   }
 
   #beat(): void {
@@ -92,6 +97,7 @@ export class NodeWatch {
     for (const [nodeId, at] of this.#lastHeard) {
       if (at >= cutoff) continue;
       this.#lastHeard.delete(nodeId);
+      this.#down.add(nodeId);
       this.#deps.metrics.inc('mesh_nodes_down_total');
       this.#deps.log.warn({ nodeId }, 'node down');
       this.#deps.nodeDown(nodeId);

@@ -153,7 +153,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   });
   installErrorHandler(app);
-  await app.register(healthRoutes, { isReady: () => isReady, pingStore: () => store.ping(READY_PING_MS) });
+  await app.register(healthRoutes, { isReady: () => isReady, pingStore: () => store.ping(READY_PING_MS), isBusUp: () => bus?.isConnected });
   await app.register(metaRoutes, { version: VERSION, pool: POOL, baseUrl: () => baseUrl });
   await app.register(hubRoutes, {
     store,
@@ -174,10 +174,15 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
         log: log.child({ component: 'mesh' }),
         nodeDownMs: config.nodeDownMs,
         nodeDown: (node) => registry.nodeDown(node),
+        nodeBack: () => registry.resync(),
         disconnect: (sessionId) => sockets.disconnectSession(sessionId),
       })
     : undefined;
   mesh.watch = watch;
+  bus?.onReconnect(() => {
+    log.info('bus back: resynchronising rooms');
+    registry.resync();
+  });
   const sweeper = new FileSweeper({ store, files, clock, metrics, log: log.child({ component: 'files' }), ttlMs: config.uploadTtlMs });
   sockets.attach(app.server);
 

@@ -34,13 +34,15 @@ async function handleItem(room: Room, item: HubItem): Promise<void> {
       return room.applyRemote(item.env);
     case 'hub/node-down':
       return room.applyNodeDown(item.node);
+    case 'hub/resync':
+      return room.publishSync();
   }
 }
 
 function failItem(room: Room, item: HubItem, err: unknown): void {
   room.deps.metrics.inc('hub_item_faults_total', { type: item.type });
-  if (item.type === 'hub/remote' || item.type === 'hub/node-down') {
-    room.deps.log.error({ err, hubSid: room.hub.hubSid, nodeId: item.type === 'hub/remote' ? item.env.n : item.node, item: item.type }, 'hub item failed');
+  if (item.type === 'hub/remote' || item.type === 'hub/node-down' || item.type === 'hub/resync') {
+    room.deps.log.error({ err, hubSid: room.hub.hubSid, item: item.type }, 'hub item failed');
     return;
   }
   room.deps.log.error({ err, hubSid: room.hub.hubSid, sessionId: item.conn.sessionId, item: item.type }, 'hub item failed');

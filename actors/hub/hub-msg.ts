@@ -43,7 +43,12 @@ export interface HubNodeDown {
   readonly node: string;
 }
 
-export type HubItem = HubJoin | HubLeave | HubEvent | HubRemote | HubNodeDown;
+/** The bus was away: tell the other nodes who is here. */
+export interface HubResync {
+  readonly type: 'hub/resync';
+}
+
+export type HubItem = HubJoin | HubLeave | HubEvent | HubRemote | HubNodeDown | HubResync;
 
 /** The one nact message: every item that arrived since the previous batch started. */
 export interface HubBatch {

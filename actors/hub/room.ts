@@ -227,11 +227,35 @@ export class Room {
         else this.blocks.delete(env.s);
         return;
       }
+      case 'sync':
+        return this.#applySync(env);
       case 'b':
         if (env.naf === true) this.#followEntities(env);
         this.broadcast(env.e, env.p, { from: env.f, to: env.to, isDroppable: env.d, isNaf: env.naf });
         return;
     }
+  }
+
+  /** Makes this node's view of node `env.n`'s members match what it says it has. */
+  #applySync(env: Extract<Envelope, { t: 'sync' }>): void {
+    const claimed = new Set(env.e.map((x) => x.r));
+    for (const [ref, node] of [...this.remoteRefs]) {
+      if (node !== env.n || claimed.has(ref)) continue;
+      this.remoteRefs.delete(ref);
+      const session = Object.entries(this.presence.list()).find(([, entry]) => entry.metas.some((m) => m.phx_ref === ref))?.[0];
+      if (session !== undefined) this.broadcastDiff(this.presence.untrack(session, ref));
+    }
+    for (const { s, r, m } of env.e) {
+      if (this.remoteRefs.has(r)) continue;
+      this.remoteRefs.set(r, env.n);
+      this.broadcastDiff(this.presence.track(s, r, m));
+    }
+  }
+
+  /** Tells the other nodes every member this node has in the room (after the bus was away). */
+  publishSync(): void {
+    const e = [...this.seats.values()].map((seat) => ({ s: seat.member.sessionId, r: seat.phxRef, m: presenceMeta(seat.member) }));
+    this.link.publish({ t: 'sync', e });
   }
 
   #applyRemotePresence(env: Extract<Envelope, { t: 'p' }>): void {

@@ -113,6 +113,13 @@ export class MemoryBus implements Bus {
     });
   }
 
+  /** An in-process bus is reachable until closed; it never drops out and comes back. */
+  get isConnected(): boolean {
+    return !this.#closed;
+  }
+
+  onReconnect(_handler: () => void): void {}
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

@@ -18,10 +18,14 @@ export interface NatsBusOptions {
   readonly nodeId?: string;
   /** Gives up connecting after this long (ms). */
   readonly connectTimeoutMs?: number;
+  /** Waits this long between reconnect attempts to the same server (ms). */
+  readonly reconnectWaitMs?: number;
 }
 
 export class NatsBus implements Bus {
   readonly #nc: NatsConnection;
+  readonly #onReconnect: (() => void)[] = [];
+  #isConnected = true;
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -29,6 +33,31 @@ export class NatsBus implements Bus {
     readonly nodeId: string,
   ) {
     this.#nc = nc;
+    void this.#watchStatus();
+  }
+
+  async #watchStatus(): Promise<void> {
+    for await (const status of this.#nc.status()) {
+      if (status.type === 'disconnect') this.#isConnected = false;
+      if (status.type === 'reconnect') {
+        this.#isConnected = true;
+        for (const handler of this.#onReconnect) {
+          try {
+            handler();
+          } catch {
+            // One failing handler must not keep the others from running.
+          }
+        }
+      }
+    }
+  }
+
+  get isConnected(): boolean {
+    return this.#isConnected && !this.#nc.isClosed();
+  }
+
+  onReconnect(handler: () => void): void {
+    this.#onReconnect.push(handler);
   }
 
   /** Connects; rejects when no server answers within the timeout. */
@@ -40,6 +69,7 @@ export class NatsBus implements Bus {
       noEcho: true,
       timeout: opts.connectTimeoutMs ?? 5000,
       maxReconnectAttempts: -1,
+      reconnectTimeWait: opts.reconnectWaitMs ?? 1000,
     });
     return new NatsBus(nc, nodeId);
   }

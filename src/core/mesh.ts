@@ -14,7 +14,9 @@ export type Envelope =
   /** A presence change of one member on node `n`. */
   | { readonly t: 'p'; readonly n: string; readonly q: number; readonly op: 'join' | 'update' | 'leave'; readonly s: string; readonly r: string; readonly pr?: string; readonly m?: Payload }
   /** `s` blocks (`on`) or unblocks `o`. */
-  | { readonly t: 'blk'; readonly n: string; readonly q: number; readonly s: string; readonly o: string; readonly on: boolean };
+  | { readonly t: 'blk'; readonly n: string; readonly q: number; readonly s: string; readonly o: string; readonly on: boolean }
+  /** Every member node `n` has in the room now, sent after the bus was away: the others make their view of `n` match. */
+  | { readonly t: 'sync'; readonly n: string; readonly q: number; readonly e: readonly { readonly s: string; readonly r: string; readonly m: Payload }[] };
 
 /** A room as one node holds it, sent to a node that starts holding it too. */
 export interface RoomState {
@@ -48,6 +50,8 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope | null {
       return typeof value['s'] === 'string' && typeof value['r'] === 'string' && ['join', 'update', 'leave'].includes(value['op'] as string) ? (value as unknown as Envelope) : null;
     case 'blk':
       return typeof value['s'] === 'string' && typeof value['o'] === 'string' && typeof value['on'] === 'boolean' ? (value as unknown as Envelope) : null;
+    case 'sync':
+      return Array.isArray(value['e']) && value['e'].every((x: unknown) => isPayload(x) && typeof x['s'] === 'string' && typeof x['r'] === 'string' && isPayload(x['m'])) ? (value as unknown as Envelope) : null;
     default:
       return null;
   }

@@ -20,6 +20,10 @@
  * - A handler that throws does not disturb delivery to anyone else.
  * - `close()` is idempotent; once it resolves no handler runs again, and every
  *   call rejects with AppError('CLOSED'). `unsubscribe()` is idempotent too.
+ * - `isConnected` tells whether the node can reach the bus now. While it
+ *   cannot, publishes are lost (the caller decides what that means) and
+ *   subscriptions stay in place; `onReconnect` handlers run once the node is
+ *   back, after subscriptions are live again.
  */
 export interface BusMessage {
   readonly subject: string;
@@ -40,5 +44,7 @@ export interface Bus {
   publish(subject: string, data: Uint8Array): Promise<void>;
   subscribe(pattern: string, handler: BusHandler): Promise<BusSubscription>;
   request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array>;
+  readonly isConnected: boolean;
+  onReconnect(handler: () => void): void;
   close(): Promise<void>;
 }

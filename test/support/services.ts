@@ -57,12 +57,18 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
-/** Starts nats-server with JetStream on a random loopback port in a temporary directory. */
-export async function startNatsServer(binary: string): Promise<RunningService> {
-  const dir = await mkdtemp(join(tmpdir(), 'hubmesh-nats-'));
-  const child = spawn(binary, ['-a', '127.0.0.1', '-p', '-1', '-js', '-sd', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+export interface RunningNats extends RunningService {
+  /** Kills the server (SIGKILL) and starts it again on the same port with the same store. */
+  restart(): Promise<void>;
+  /** Kills the server (SIGKILL), keeping its store; `resume` starts it again. */
+  kill(): Promise<void>;
+  resume(): Promise<void>;
+}
+
+function spawnNats(binary: string, dir: string, port: string): Promise<{ child: ReturnType<typeof spawn>; url: string; exited: Promise<void> }> {
+  const child = spawn(binary, ['-a', '127.0.0.1', '-p', port, '-js', '-sd', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = await new Promise<string>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     let log = '';
     const timer = setTimeout(() => reject(new Error(`nats-server did not start within 10 s:\n${log}`)), 10_000);
     const onData = (d: Buffer) => {
@@ -70,20 +76,41 @@ export async function startNatsServer(binary: string): Promise<RunningService> {
       const m = /Listening for client connections on (127\.0\.0\.1:\d+)/.exec(log);
       if (m) {
         clearTimeout(timer);
-        resolve(`nats://${m[1]}`);
+        resolve({ child, url: `nats://${m[1]}`, exited });
       }
     };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
     child.once('exit', (code) => reject(new Error(`nats-server exited with ${code}:\n${log}`)));
   });
+}
+
+/** Starts nats-server with JetStream on a random loopback port in a temporary directory. */
+export async function startNatsServer(binary: string): Promise<RunningNats> {
+  const dir = await mkdtemp(join(tmpdir(), 'hubmesh-nats-'));
+  let current = await spawnNats(binary, dir, '-1');
+  const { url } = current;
+  const port = url.slice(url.lastIndexOf(':') + 1);
+  const kill = async () => {
+    if (current.child.exitCode === null) current.child.kill('SIGKILL');
+    await current.exited;
+  };
+  const resume = async () => {
+    current = await spawnNats(binary, dir, port);
+  };
   let stopping: Promise<void> | undefined;
   return {
     url,
+    kill,
+    resume,
+    restart: async () => {
+      await kill();
+      await resume();
+    },
     stop: () =>
       (stopping ??= (async () => {
-        if (child.exitCode === null) child.kill('SIGTERM');
-        await exited;
+        if (current.child.exitCode === null) current.child.kill('SIGTERM');
+        await current.exited;
         await rm(dir, { recursive: true, force: true });
       })()),
   };

@@ -33,3 +33,14 @@ export function within<T>(promise: Promise<T>, timeoutMs: number, what: string):
   });
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
+
+/** Runs `probe` again and again (one at a time) until `isDone` accepts its result; rejects after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T>, isDone: (value: T) => boolean, timeoutMs = 5000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (isDone(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(value)?.slice(0, 300)}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
