@@ -10,12 +10,15 @@ import { within } from './wait.js';
 
 export type Frame = [string | null, string | null, string, string, Record<string, unknown>];
 
-export function wsBase(node: HubmeshNode): string {
+/** Anything with the base URL of a node: a node in this process, or one in another process. */
+export type NodeAddress = Pick<HubmeshNode, 'url'>;
+
+export function wsBase(node: NodeAddress): string {
   return node.url.replace(/^http/, 'ws');
 }
 
 /** A connected phoenix.js Socket, disconnected when the test ends. */
-export function phxSocket(node: HubmeshNode, params: Record<string, string> = {}): Socket {
+export function phxSocket(node: NodeAddress, params: Record<string, string> = {}): Socket {
   const socket = new Socket(`${wsBase(node)}/socket`, {
     transport: WebSocket as unknown as new (endpoint: string) => object,
     params,
@@ -44,7 +47,7 @@ export function join(channel: Channel, timeoutMs = 5000): Promise<Record<string,
 }
 
 /** Joins `hub:<sid>` as `name` on a new socket. */
-export async function joinHub(node: HubmeshNode, sid: string, name: string, params: Record<string, string> = {}) {
+export async function joinHub(node: NodeAddress, sid: string, name: string, params: Record<string, string> = {}) {
   const socket = phxSocket(node, params);
   const channel = socket.channel(`hub:${sid}`, profile(name));
   const reply = await join(channel);
@@ -90,7 +93,7 @@ export class RawClient {
     });
   }
 
-  static async open(node: HubmeshNode, query = 'vsn=2.0.0'): Promise<RawClient> {
+  static async open(node: NodeAddress, query = 'vsn=2.0.0'): Promise<RawClient> {
     const client = new RawClient(`${wsBase(node)}/socket/websocket?${query}`);
     await within(client.opened, 5000, 'websocket open');
     return client;
