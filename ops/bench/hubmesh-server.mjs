@@ -1,0 +1,35 @@
+// The hubmesh side of `npm run bench`: one node, or two nodes in this one
+// process on a real nats-server (so the server CPU read from the OS is both
+// nodes'), rooms in memory. Prints `LISTEN <url>[,<url>]` when ready and shuts
+// down in order on SIGTERM.
+//
+//   node ops/bench/hubmesh-server.mjs [--nats nats://127.0.0.1:PORT --nodes 2]
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pino from 'pino';
+import { MemoryStore } from '../../dist/src/adapters/memory-store.js';
+import { NatsBus } from '../../dist/src/adapters/nats-bus.js';
+import { loadConfig } from '../../dist/src/config.js';
+import { startNode } from '../../dist/src/main.js';
+
+const { values } = parseArgs({ options: { nodes: { type: 'string', default: '1' }, nats: { type: 'string' } } });
+const count = Number(values.nodes);
+if (count > 1 && !values.nats) throw new Error('--nodes 2 needs --nats');
+const store = new MemoryStore();
+const dirs = [];
+const nodes = [];
+for (let i = 0; i < count; i++) {
+  const dir = await mkdtemp(join(tmpdir(), 'hubmesh-bench-'));
+  dirs.push(dir);
+  const config = loadConfig({ HUBMESH_PORT: '0', HUBMESH_DATA_DIR: dir, HUBMESH_DRAIN_GRACE_MS: '0', HUBMESH_LOG_LEVEL: 'warn' });
+  const bus = values.nats ? await NatsBus.connect({ servers: values.nats }) : undefined;
+  nodes.push(await startNode(config, { store, bus, logger: pino({ level: 'warn' }) }));
+}
+process.stdout.write(`LISTEN ${nodes.map((n) => n.url).join(',')}\n`);
+process.once('SIGTERM', async () => {
+  for (const node of nodes) await node.close();
+  for (const dir of dirs) await rm(dir, { recursive: true, force: true });
+  process.exit(0);
+});

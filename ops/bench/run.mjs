@@ -1,0 +1,158 @@
+// `npm run bench`: RB-24@20 (shared/reference/performance.md) against hubmesh
+// and against a bare `ws` relay, in the same run, each server in its own
+// process and the load generator in another. Prints deliveries per
+// server-CPU-second, latency, delivery ratio and the ratio hubmesh/baseline;
+// `--json` prints the same as one JSON object. Every process it starts is
+// stopped by pid, and every run is bounded in time.
+//
+//   npm run bench -- [--rooms 8] [--clients 24] [--rate 20] [--payload 200]
+//                    [--duration 10] [--nodes 1|2] [--json]
+import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const here = (f) => fileURLToPath(new URL(f, import.meta.url));
+const { values: o } = parseArgs({
+  options: {
+    rooms: { type: 'string', default: '8' },
+    clients: { type: 'string', default: '24' },
+    rate: { type: 'string', default: '20' },
+    payload: { type: 'string', default: '200' },
+    duration: { type: 'string', default: '10' },
+    nodes: { type: 'string', default: '1' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const RUN_LIMIT_MS = (Number(o.duration) + 90) * 1000;
+const started = [];
+
+function launch(cmd, args) {
+  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  started.push(child);
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d.toString()));
+  child.stderr.on('data', (d) => (err += d.toString()));
+  const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  const line = (pattern) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`${cmd} ${args.join(' ')} did not print ${pattern} within 30 s:\n${out}\n${err}`)), 30_000);
+      const check = () => {
+        const m = pattern.exec(out);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m);
+        }
+      };
+      child.stdout.on('data', check);
+      child.once('exit', (code) => reject(new Error(`${cmd} exited with ${code}:\n${out}\n${err}`)));
+    });
+  return { child, exited, line, output: () => out };
+}
+
+async function stop(proc) {
+  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+  proc.child.kill('SIGTERM');
+  const timer = setTimeout(() => proc.child.kill('SIGKILL'), 5000);
+  await proc.exited;
+  clearTimeout(timer);
+}
+
+function findNatsServer() {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/local/bin'];
+  for (const d of dirs) {
+    try {
+      accessSync(join(d, 'nats-server'), constants.X_OK);
+      return join(d, 'nats-server');
+    } catch {
+      // not here
+    }
+  }
+  throw new Error('--nodes 2 needs nats-server (apt-get install nats-server)');
+}
+
+async function measure(target) {
+  const server = target === 'baseline' ? launch(process.execPath, [here('./baseline-relay.mjs')]) : launch(process.execPath, [here('./hubmesh-server.mjs'), '--nodes', o.nodes, ...(target.nats ? ['--nats', target.nats] : [])]);
+  try {
+    const [, urls] = await server.line(/LISTEN (\S+)\n/);
+    const gen = launch(process.execPath, [
+      here('./loadgen.mjs'),
+      '--urls', urls,
+      '--pid', String(server.child.pid),
+      '--rooms', o.rooms,
+      '--clients', o.clients,
+      '--rate', o.rate,
+      '--payload', o.payload,
+      '--duration', o.duration,
+      ...(target === 'baseline' ? [] : ['--create-rooms']),
+    ]);
+    const code = await gen.exited;
+    if (code !== 0) throw new Error(`load generator failed:\n${gen.output()}`);
+    return JSON.parse(gen.output().trim().split('\n').at(-1));
+  } finally {
+    await stop(server);
+  }
+}
+
+async function main() {
+  let nats;
+  let natsDir;
+  try {
+    let natsUrl;
+    if (Number(o.nodes) > 1) {
+      natsDir = await mkdtemp(join(tmpdir(), 'hubmesh-bench-nats-'));
+      nats = launch(findNatsServer(), ['-a', '127.0.0.1', '-p', '-1', '-js', '-sd', natsDir]);
+      // nats-server logs to stderr; wait for its port there.
+      natsUrl = await new Promise((resolve, reject) => {
+        let log = '';
+        const timer = setTimeout(() => reject(new Error('nats-server did not start')), 10_000);
+        nats.child.stderr.on('data', (d) => {
+          log += d.toString();
+          const m = /client connections on (127\.0\.0\.1:\d+)/.exec(log);
+          if (m) {
+            clearTimeout(timer);
+            resolve(`nats://${m[1]}`);
+          }
+        });
+      });
+    }
+    const baseline = await measure('baseline');
+    const hubmesh = await measure({ nats: natsUrl });
+    const result = {
+      workload: { rooms: Number(o.rooms), clients: Number(o.clients), rateHz: Number(o.rate), payloadBytes: Number(o.payload), durationS: Number(o.duration), nodes: Number(o.nodes) },
+      baseline,
+      hubmesh,
+      ratio: hubmesh.deliveriesPerCpuS && baseline.deliveriesPerCpuS ? Number((hubmesh.deliveriesPerCpuS / baseline.deliveriesPerCpuS).toFixed(3)) : null,
+    };
+    if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
+    else {
+      const row = (name, r) => `${name.padEnd(10)} ${String(r.deliveriesPerCpuS).padStart(10)} ${r.serverCpuS.toFixed(2).padStart(8)} ${String(r.p50).padStart(5)} ${String(r.p99).padStart(5)} ${String(r.max).padStart(6)} ${r.deliveryRatio.toFixed(4).padStart(8)}`;
+      process.stdout.write(`RB-${o.clients}@${o.rate}: ${o.rooms} rooms x ${o.clients} clients, ${o.payload} B, ${o.duration} s, ${o.nodes} node(s)\n`);
+      process.stdout.write(`${'server'.padEnd(10)} ${'deliv/cpu-s'.padStart(10)} ${'cpu s'.padStart(8)} ${'p50'.padStart(5)} ${'p99'.padStart(5)} ${'max'.padStart(6)} ${'ratio'.padStart(8)}\n`);
+      process.stdout.write(`${row('bare ws', baseline)}\n${row('hubmesh', hubmesh)}\n`);
+      process.stdout.write(`hubmesh / baseline: ${result.ratio}\n`);
+    }
+  } finally {
+    if (nats) await stop(nats);
+    if (natsDir) await rm(natsDir, { recursive: true, force: true });
+  }
+}
+
+const limit = setTimeout(() => {
+  process.stderr.write(`bench: gave up after ${RUN_LIMIT_MS} ms\n`);
+  for (const c of started) if (c.exitCode === null) c.kill('SIGKILL');
+  process.exit(1);
+}, RUN_LIMIT_MS);
+limit.unref();
+main().then(
+  () => process.exit(0),
+  (err) => {
+    process.stderr.write(`bench: ${err.stack ?? err}\n`);
+    for (const c of started) if (c.exitCode === null) c.kill('SIGKILL');
+    process.exit(1);
+  },
+);
