@@ -35,7 +35,7 @@ async function handleItem(room: Room, item: HubItem): Promise<void> {
     case 'hub/node-down':
       return room.applyNodeDown(item.node);
     case 'hub/resync':
-      return room.publishSync();
+      return room.resync();
   }
 }
 

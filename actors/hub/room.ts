@@ -229,6 +229,8 @@ export class Room {
       }
       case 'sync':
         return this.#applySync(env);
+      case 'ask':
+        return this.publishSync();
       case 'b':
         if (env.naf === true) this.#followEntities(env);
         this.broadcast(env.e, env.p, { from: env.f, to: env.to, isDroppable: env.d, isNaf: env.naf });
@@ -252,10 +254,20 @@ export class Room {
     }
   }
 
-  /** Tells the other nodes every member this node has in the room (after the bus was away). */
+  /** Tells the other nodes every member this node has in the room. */
   publishSync(): void {
     const e = [...this.seats.values()].map((seat) => ({ s: seat.member.sessionId, r: seat.phxRef, m: presenceMeta(seat.member) }));
     this.link.publish({ t: 'sync', e });
+  }
+
+  /**
+   * After the bus was away, or a node taken for dead came back: say who is
+   * here, and ask the others to do the same, since what they said while this
+   * node (or that one) could not hear is lost.
+   */
+  resync(): void {
+    this.publishSync();
+    this.link.publish({ t: 'ask' });
   }
 
   #applyRemotePresence(env: Extract<Envelope, { t: 'p' }>): void {

@@ -16,7 +16,9 @@ export type Envelope =
   /** `s` blocks (`on`) or unblocks `o`. */
   | { readonly t: 'blk'; readonly n: string; readonly q: number; readonly s: string; readonly o: string; readonly on: boolean }
   /** Every member node `n` has in the room now, sent after the bus was away: the others make their view of `n` match. */
-  | { readonly t: 'sync'; readonly n: string; readonly q: number; readonly e: readonly { readonly s: string; readonly r: string; readonly m: Payload }[] };
+  | { readonly t: 'sync'; readonly n: string; readonly q: number; readonly e: readonly { readonly s: string; readonly r: string; readonly m: Payload }[] }
+  /** Node `n` may have missed syncs while away: every node answers with its own `sync`. */
+  | { readonly t: 'ask'; readonly n: string; readonly q: number };
 
 /** A room as one node holds it, sent to a node that starts holding it too. */
 export interface RoomState {
@@ -50,6 +52,8 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope | null {
       return typeof value['s'] === 'string' && typeof value['r'] === 'string' && ['join', 'update', 'leave'].includes(value['op'] as string) ? (value as unknown as Envelope) : null;
     case 'blk':
       return typeof value['s'] === 'string' && typeof value['o'] === 'string' && typeof value['on'] === 'boolean' ? (value as unknown as Envelope) : null;
+    case 'ask':
+      return value as unknown as Envelope;
     case 'sync':
       return Array.isArray(value['e']) && value['e'].every((x: unknown) => isPayload(x) && typeof x['s'] === 'string' && typeof x['r'] === 'string' && isPayload(x['m'])) ? (value as unknown as Envelope) : null;
     default:
