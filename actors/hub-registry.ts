@@ -149,7 +149,7 @@ export class HubRegistry {
     for (const env of buffer) if (env.q > (room.seen[env.n] ?? 0)) room.applyRemote(env);
     buffer = null;
     let own = state?.seq[nodeId] ?? 0;
-    live.subscriptions.push(await bus.subscribe(`hub.${sid}.state`, (msg) => msg.respond?.(encodeState(room.state({ ...room.seen, [nodeId]: own }, nodeId)))));
+    live.subscriptions.push(await bus.subscribe(`hub.${sid}.state`, (msg) => msg.respond?.(encodeState(room.state({ ...room.seen, [nodeId]: own })))));
     if (this.#deps.leases) {
       const home = new RoomHome(room, { bus, leases: this.#deps.leases, nodeId, clock: this.#deps.clock, metrics, log, leaseTtlMs: this.#deps.leaseTtlMs });
       live.home = home;
@@ -208,7 +208,8 @@ export class HubRegistry {
   #refuse(hubSid: string, item: HubItem, err?: unknown): void {
     const topic = `hub:${hubSid}`;
     if (err !== undefined) this.#deps.log.error({ err, hubSid }, 'hub load failed');
-    if (item.type === 'hub/leave' || item.type === 'hub/remote' || item.type === 'hub/node-down' || item.type === 'hub/resync') return;
+    // Only a join or an event has a client waiting for an answer.
+    if (item.type !== 'hub/join' && item.type !== 'hub/event') return;
     if (item.type === 'hub/event') {
       item.conn.send(OutFrame.reply(item.frame.joinRef, item.frame.ref, topic, 'error', { reason: 'unmatched topic' }));
       return;
@@ -226,14 +227,17 @@ export class HubRegistry {
 
   /** The bus came back, or a node taken for dead spoke again: every room tells the others who is here. */
   resync(): void {
-    if (this.#closed) return;
-    for (const live of this.#rooms.values()) this.#enqueue(live, { type: 'hub/resync' });
+    this.#toEveryRoom({ type: 'hub/resync' });
   }
 
   /** Node `node` stopped heart-beating: every room here lets its members go. */
   nodeDown(node: string): void {
+    this.#toEveryRoom({ type: 'hub/node-down', node });
+  }
+
+  #toEveryRoom(item: HubItem): void {
     if (this.#closed) return;
-    for (const live of this.#rooms.values()) this.#enqueue(live, { type: 'hub/node-down', node });
+    for (const live of this.#rooms.values()) this.#enqueue(live, item);
   }
 
   #armIdle(live: LiveRoom): void {

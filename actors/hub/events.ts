@@ -60,11 +60,7 @@ function handleBlock(room: Room, seat: Seat, msg: HubEvent): void {
     room.replyError(seat.conn, seat.joinRef, ref, 'BAD_REQUEST', `${event} needs the session_id of another member`);
     return;
   }
-  const blocked = room.blocks.get(self) ?? new Set<string>();
-  if (event === 'block') blocked.add(target);
-  else blocked.delete(target);
-  if (blocked.size > 0) room.blocks.set(self, blocked);
-  else room.blocks.delete(self);
+  room.setBlock(self, target, event === 'block');
   room.link.publish({ t: 'blk', s: self, o: target, on: event === 'block' });
 }
 

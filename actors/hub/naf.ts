@@ -6,7 +6,6 @@
  * re-encoded. A `clientId` narrows delivery to that session.
  */
 import { arbitrate, type Arbitration } from '../../src/core/arbiter.js';
-import { snapshotMessages } from '../../src/core/entity-lifecycle.js';
 import { decideNaf, decideNafr } from '../../src/core/naf.js';
 import { isPayload } from '../../src/protocol/codec.js';
 import type { Payload } from '../../src/protocol/frames.js';
@@ -17,9 +16,7 @@ function arbitrateFor(room: Room, seat: Seat, message: Payload, claimed?: Payloa
   const ctx = { sender: seat.member.sessionId, isPresent: (s: string) => room.isPresent(s), maxEntitiesPerSession: room.deps.limits.maxEntitiesPerSession };
   const result = arbitrate(room.entities, message, ctx, claimed);
   for (const reason of result.drops) room.deps.metrics.inc('hub_dropped_total', { reason });
-  if (result.restore && result.restore.length > 0) {
-    for (const { from, message: m } of snapshotMessages(room.entities, (s) => room.isPresent(s), result.restore)) room.push(seat, 'naf', { ...m, from_session_id: from });
-  }
+  if (result.restore && result.restore.length > 0) room.pushEntities(seat, result.restore);
   return result;
 }
 

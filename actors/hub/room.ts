@@ -84,8 +84,8 @@ export class Room {
   readonly entities = new EntityTable();
   /** blocker session -> sessions it blocks. Messages between the two go neither way. */
   readonly blocks = new Map<string, Set<string>>();
-  /** Presence refs of members on other nodes -> their node. */
-  readonly remoteRefs = new Map<string, string>();
+  /** Presence refs of members on other nodes -> their node and session. */
+  readonly remoteRefs = new Map<string, { readonly node: string; readonly session: string }>();
   /** node -> the number of the last envelope of that node applied here. */
   readonly seen: Record<string, number> = {};
   link: RoomLink = NO_LINK;
@@ -170,15 +170,12 @@ export class Room {
   seat(conn: ChannelConn, joinRef: string | null, member: Member): Seat {
     const seat: Seat = { conn, joinRef, member, phxRef: this.deps.makeRef(), isNafBlocked: false };
     this.seats.set(conn.connId, seat);
-    const diff = this.presence.track(member.sessionId, seat.phxRef, presenceMeta(member));
+    const meta = presenceMeta(member);
+    const diff = this.presence.track(member.sessionId, seat.phxRef, meta);
     this.push(seat, 'presence_state', this.presence.list());
-    this.link.publish({ t: 'p', op: 'join', s: member.sessionId, r: seat.phxRef, m: presenceMeta(member) });
+    this.link.publish({ t: 'p', op: 'join', s: member.sessionId, r: seat.phxRef, m: meta });
     // Late joiners see the room at once, unless the room asks for Reticulum's behaviour.
-    if (this.hub.userData?.['hubmesh_entity_snapshot'] !== false) {
-      for (const { from, message } of snapshotMessages(this.entities, (s) => this.isPresent(s))) {
-        this.push(seat, 'naf', { ...message, from_session_id: from });
-      }
-    }
+    if (this.hub.userData?.['hubmesh_entity_snapshot'] !== false) this.pushEntities(seat);
     this.broadcastDiff(diff);
     return seat;
   }
@@ -186,8 +183,9 @@ export class Room {
   /** Republishes a seat's presence after its member changed. */
   updateSeat(seat: Seat, member: Member): void {
     const newRef = this.deps.makeRef();
-    const diff = this.presence.update(member.sessionId, seat.phxRef, newRef, presenceMeta(member));
-    this.link.publish({ t: 'p', op: 'update', s: member.sessionId, r: newRef, pr: seat.phxRef, m: presenceMeta(member) });
+    const meta = presenceMeta(member);
+    const diff = this.presence.update(member.sessionId, seat.phxRef, newRef, meta);
+    this.link.publish({ t: 'p', op: 'update', s: member.sessionId, r: newRef, pr: seat.phxRef, m: meta });
     seat.member = member;
     seat.phxRef = newRef;
     this.broadcastDiff(diff);
@@ -204,13 +202,47 @@ export class Room {
     const session = seat.member.sessionId;
     const diff = this.presence.untrack(session, seat.phxRef);
     if (!this.presence.has(session)) {
-      const { removals, handovers } = resolveLeave(this.entities, session, [...this.presence.keys()], this.deps.clock.now(), this.deps.limits.handoverLeadMs);
-      this.relayDecided(removals);
-      this.relayDecided(handovers);
+      this.#resolveLeaver(session);
       this.blocks.delete(session);
     }
     this.link.publish({ t: 'p', op: 'leave', s: session, r: seat.phxRef });
     this.broadcastDiff(diff);
+  }
+
+  /** Sends one seat the first syncs of the room's entities, or of just `only`. */
+  pushEntities(seat: Seat, only?: readonly string[]): void {
+    for (const { from, message } of snapshotMessages(this.entities, (s) => this.isPresent(s), only)) this.push(seat, 'naf', { ...message, from_session_id: from });
+  }
+
+  /** Resolves the entities of a session that has left, and tells every node (parity 3.9). */
+  #resolveLeaver(session: string): void {
+    const { removals, handovers } = resolveLeave(this.entities, session, [...this.presence.keys()], this.deps.clock.now(), this.deps.limits.handoverLeadMs);
+    this.relayDecided(removals);
+    this.relayDecided(handovers);
+  }
+
+  /** Records that `blocker` blocks (`on`) or unblocks `target`; local only, the caller publishes. */
+  setBlock(blocker: string, target: string, on: boolean): void {
+    const blocked = this.blocks.get(blocker) ?? new Set<string>();
+    if (on) blocked.add(target);
+    else blocked.delete(target);
+    if (blocked.size > 0) this.blocks.set(blocker, blocked);
+    else this.blocks.delete(blocker);
+  }
+
+  /** Tracks a member of another node. */
+  #addRemote(node: string, session: string, ref: string, meta: Payload): void {
+    this.remoteRefs.set(ref, { node, session });
+    this.broadcastDiff(this.presence.track(session, ref, meta));
+  }
+
+  /** Drops a member of another node; resolves to its session when that was the session's last presence. */
+  #dropRemote(ref: string): string | undefined {
+    const remote = this.remoteRefs.get(ref);
+    if (!remote) return undefined;
+    this.remoteRefs.delete(ref);
+    this.broadcastDiff(this.presence.untrack(remote.session, ref));
+    return this.presence.has(remote.session) ? undefined : remote.session;
   }
 
   /** Applies what another node published about this room. */
@@ -219,14 +251,8 @@ export class Room {
     switch (env.t) {
       case 'p':
         return this.#applyRemotePresence(env);
-      case 'blk': {
-        const blocked = this.blocks.get(env.s) ?? new Set<string>();
-        if (env.on) blocked.add(env.o);
-        else blocked.delete(env.o);
-        if (blocked.size > 0) this.blocks.set(env.s, blocked);
-        else this.blocks.delete(env.s);
-        return;
-      }
+      case 'blk':
+        return this.setBlock(env.s, env.o, env.on);
       case 'sync':
         return this.#applySync(env);
       case 'ask':
@@ -241,17 +267,8 @@ export class Room {
   /** Makes this node's view of node `env.n`'s members match what it says it has. */
   #applySync(env: Extract<Envelope, { t: 'sync' }>): void {
     const claimed = new Set(env.e.map((x) => x.r));
-    for (const [ref, node] of [...this.remoteRefs]) {
-      if (node !== env.n || claimed.has(ref)) continue;
-      this.remoteRefs.delete(ref);
-      const session = Object.entries(this.presence.list()).find(([, entry]) => entry.metas.some((m) => m.phx_ref === ref))?.[0];
-      if (session !== undefined) this.broadcastDiff(this.presence.untrack(session, ref));
-    }
-    for (const { s, r, m } of env.e) {
-      if (this.remoteRefs.has(r)) continue;
-      this.remoteRefs.set(r, env.n);
-      this.broadcastDiff(this.presence.track(s, r, m));
-    }
+    for (const [ref, { node }] of [...this.remoteRefs]) if (node === env.n && !claimed.has(ref)) this.#dropRemote(ref);
+    for (const { s, r, m } of env.e) if (!this.remoteRefs.has(r)) this.#addRemote(env.n, s, r, m);
   }
 
   /** Tells the other nodes every member this node has in the room. */
@@ -272,11 +289,10 @@ export class Room {
 
   #applyRemotePresence(env: Extract<Envelope, { t: 'p' }>): void {
     if (env.op === 'join' && env.m) {
-      this.remoteRefs.set(env.r, env.n);
-      this.broadcastDiff(this.presence.track(env.s, env.r, env.m));
+      this.#addRemote(env.n, env.s, env.r, env.m);
     } else if (env.op === 'update' && env.m && env.pr !== undefined) {
       this.remoteRefs.delete(env.pr);
-      this.remoteRefs.set(env.r, env.n);
+      this.remoteRefs.set(env.r, { node: env.n, session: env.s });
       this.broadcastDiff(this.presence.update(env.s, env.pr, env.r, env.m));
     } else if (env.op === 'leave') {
       this.remoteRefs.delete(env.r);
@@ -291,27 +307,13 @@ export class Room {
    * it from the bus as decided.
    */
   applyNodeDown(node: string): void {
-    const { nodeId } = this;
-    const gone = [...this.remoteRefs].filter(([, n]) => n === node);
+    const gone = [...this.remoteRefs].filter(([, r]) => r.node === node).map(([ref]) => ref);
     if (gone.length === 0) return;
-    const holders = new Set([...this.remoteRefs.values()].filter((n) => n !== node));
-    if (this.seats.size > 0) holders.add(nodeId);
+    const holders = new Set([...this.remoteRefs.values()].map((r) => r.node).filter((n) => n !== node));
+    if (this.seats.size > 0) holders.add(this.nodeId);
     const resolver = [...holders].sort()[0];
-    const left = new Set<string>();
-    for (const [ref] of gone) {
-      this.remoteRefs.delete(ref);
-      for (const [session, entry] of Object.entries(this.presence.list())) {
-        if (!entry.metas.some((m) => m.phx_ref === ref)) continue;
-        this.broadcastDiff(this.presence.untrack(session, ref));
-        if (!this.presence.has(session)) left.add(session);
-      }
-    }
-    if (resolver !== nodeId) return;
-    for (const session of left) {
-      const { removals, handovers } = resolveLeave(this.entities, session, [...this.presence.keys()], this.deps.clock.now(), this.deps.limits.handoverLeadMs);
-      this.relayDecided(removals);
-      this.relayDecided(handovers);
-    }
+    const left = gone.map((ref) => this.#dropRemote(ref)).filter((s): s is string => s !== undefined);
+    if (resolver === this.nodeId) for (const session of new Set(left)) this.#resolveLeaver(session);
   }
 
   /** Keeps this node's entity table in step with what another node relayed. */
@@ -331,12 +333,12 @@ export class Room {
   }
 
   /** This node's view of the room, for a node that starts holding it. */
-  state(seq: Readonly<Record<string, number>>, nodeId: string): RoomState {
+  state(seq: Readonly<Record<string, number>>): RoomState {
     const presence: { node: string; s: string; r: string; m: Payload }[] = [];
     for (const [s, entry] of Object.entries(this.presence.list())) {
       for (const meta of entry.metas) {
         const { phx_ref: r, phx_ref_prev: _prev, ...m } = meta;
-        presence.push({ node: this.remoteRefs.get(r) ?? nodeId, s, r, m });
+        presence.push({ node: this.remoteRefs.get(r)?.node ?? this.nodeId, s, r, m });
       }
     }
     return { presence, entities: [...this.entities.values()], blocks: [...this.blocks].map(([k, v]) => [k, [...v]] as const), seq };
@@ -345,7 +347,7 @@ export class Room {
   /** Takes over another node's view of the room; only before any member joined here. */
   adoptState(state: RoomState): void {
     for (const { node, s, r, m } of state.presence) {
-      this.remoteRefs.set(r, node);
+      this.remoteRefs.set(r, { node, session: s });
       this.presence.track(s, r, m);
     }
     for (const entity of state.entities) if (!this.entities.get(entity.networkId)) this.entities.add({ ...entity, components: { ...entity.components } });
