@@ -7,23 +7,10 @@ import { Presence } from 'phoenix';
 import { expect, it } from 'vitest';
 import type { HubmeshNode } from '../../src/main.js';
 import type { Bus } from '../../src/ports/bus.js';
-import { join, nextOn, phxSocket, profile, RawClient } from '../support/clients.js';
+import { join, joinMember as member, nextOn, phxSocket, profile, RawClient } from '../support/clients.js';
 import { createHub } from '../support/node.js';
 import { waitFor } from '../support/wait.js';
 
-async function member(node: HubmeshNode, sid: string, name: string) {
-  const socket = phxSocket(node);
-  const channel = socket.channel(`hub:${sid}`, profile(name));
-  const presence = new Presence(channel);
-  const got: Record<string, unknown>[] = [];
-  for (const event of ['naf', 'nafr', 'message']) {
-    channel.on(event, (p: Record<string, unknown>) => {
-      got.push({ event, ...p });
-    });
-  }
-  const reply = await join(channel);
-  return { socket, channel, presence, got, sessionId: reply['session_id'] as string };
-}
 
 const names = (presence: Presence) => presence.list((_id, { metas }) => metas[0].profile.displayName as string).sort();
 

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { Presence } from 'phoenix';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { join, nextOn, phxSocket, profile, RawClient, type NodeAddress } from '../support/clients.js';
+import { join, joinMember as member, nextOn, phxSocket, profile, RawClient, type NodeAddress } from '../support/clients.js';
+import { createHub } from '../support/node.js';
 import { findBinary, needsBinary, startNatsServer, startPostgres, type RunningNats, type RunningPostgres } from '../support/services.js';
 import { eventually, waitFor, within } from '../support/wait.js';
 
@@ -92,19 +92,6 @@ if (
       };
       const first = await start(0);
       return [first, ...(await Promise.all(Array.from({ length: n - 1 }, (_, i) => start(i + 1))))];
-    }
-
-    async function createHub(node: NodeAddress, name: string, extra: Record<string, unknown> = {}): Promise<string> {
-      const res = await fetch(`${node.url}/api/v1/hubs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ hub: { name, ...extra } }) });
-      return ((await res.json()) as { hub_id: string }).hub_id;
-    }
-
-    async function member(node: NodeAddress, sid: string, name: string) {
-      const socket = phxSocket(node);
-      const channel = socket.channel(`hub:${sid}`, profile(name));
-      const presence = new Presence(channel);
-      const reply = await join(channel);
-      return { socket, channel, presence, sessionId: reply['session_id'] as string };
     }
 
     it('shares presence and relays in each sender\'s order across processes', async () => {

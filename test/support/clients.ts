@@ -2,7 +2,7 @@
  * Clients for end-to-end tests: the official `phoenix` JS client over `ws`,
  * and a raw websocket client for frames phoenix.js would never send.
  */
-import { Channel, Socket } from 'phoenix';
+import { Channel, Presence, Socket } from 'phoenix';
 import { onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import type { HubmeshNode } from '../../src/main.js';
@@ -52,6 +52,25 @@ export async function joinHub(node: NodeAddress, sid: string, name: string, para
   const channel = socket.channel(`hub:${sid}`, profile(name));
   const reply = await join(channel);
   return { socket, channel, reply, sessionId: reply['session_id'] as string };
+}
+
+/**
+ * Joins `hub:<sid>` as `name` with presence and a record of every naf, nafr
+ * and message received, all attached before the join so nothing pushed right
+ * after the reply is missed.
+ */
+export async function joinMember(node: NodeAddress, sid: string, name: string) {
+  const socket = phxSocket(node);
+  const channel = socket.channel(`hub:${sid}`, profile(name));
+  const presence = new Presence(channel);
+  const got: Record<string, unknown>[] = [];
+  for (const event of ['naf', 'nafr', 'message']) {
+    channel.on(event, (p: Record<string, unknown>) => {
+      got.push({ event, ...p });
+    });
+  }
+  const reply = await join(channel);
+  return { socket, channel, presence, got, sessionId: reply['session_id'] as string };
 }
 
 /** Resolves with the payload of the next `event` on `channel`. */

@@ -48,9 +48,10 @@ export async function startTestNode(opts: TestNodeOptions = {}): Promise<Hubmesh
   return node;
 }
 
-/** Creates a room through the HTTP API and returns its sid. */
-export async function createHub(node: HubmeshNode, name = 'Test Room', extra: Record<string, unknown> = {}): Promise<string> {
-  const res = await node.app.inject({ method: 'POST', url: '/api/v1/hubs', payload: { hub: { name, ...extra } } });
-  if (res.statusCode !== 200) throw new Error(`create hub failed: ${res.statusCode} ${res.body}`);
-  return (res.json() as { hub_id: string }).hub_id;
+/** Creates a room through the HTTP API of a node, in this process or another, and returns its sid. */
+export async function createHub(node: Pick<HubmeshNode, 'url'>, name = 'Test Room', extra: Record<string, unknown> = {}): Promise<string> {
+  const res = await fetch(`${node.url}/api/v1/hubs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ hub: { name, ...extra } }) });
+  const body = await res.text();
+  if (res.status !== 200) throw new Error(`create hub failed: ${res.status} ${body}`);
+  return (JSON.parse(body) as { hub_id: string }).hub_id;
 }
