@@ -17,6 +17,8 @@ export interface ChannelConn {
    * event-loop turn. A droppable frame is skipped while the socket is behind.
    */
   send(frame: OutFrame): void;
+  /** True while the socket's channel on `topic` is the one joined as `joinRef`. */
+  isJoined(topic: string, joinRef: string | null): boolean;
   /**
    * The channel on `topic` (joined as `joinRef`) ended on the server side:
    * `refused` after a join error reply, `closed` pushes phx_close, `errored`

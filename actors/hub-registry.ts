@@ -9,7 +9,12 @@
  */
 import nact from 'nact';
 import type { ActorSystemRef, Ref } from 'nact';
+import { decodeCommand, encodeCommand, type RoomCommand } from '../src/core/control.js';
+import { UNCLAIMED_OWNER } from '../src/core/entity-lifecycle.js';
+import type { Entity } from '../src/core/entities.js';
 import { decideJoin } from '../src/core/join.js';
+import type { Payload } from '../src/protocol/frames.js';
+import { isPayload } from '../src/protocol/codec.js';
 import { countPresences } from '../src/core/presence.js';
 import { isSid } from '../src/core/sids.js';
 import { decodeEnvelope, decodeState, encodeEnvelope, encodeState, type Envelope } from '../src/core/mesh.js';
@@ -17,14 +22,14 @@ import { AppError } from '../src/errors.js';
 import type { Bus, BusSubscription } from '../src/ports/bus.js';
 import type { Leases } from '../src/ports/leases.js';
 import type { Timer } from '../src/ports/clock.js';
-import type { Store } from '../src/ports/store.js';
+import type { RoomObject, Store } from '../src/ports/store.js';
 import { OutFrame } from '../src/protocol/codec.js';
 import { RoomHome } from './hub/home.js';
 import { spawnHubActor } from './hub/hub-actor.js';
 import type { HubItem, HubMsg } from './hub/hub-msg.js';
 import { Room, type HubDeps } from './hub/room.js';
 
-export interface HubRegistryDeps extends HubDeps {
+export interface HubRegistryDeps extends Omit<HubDeps, 'publishControl'> {
   readonly store: Store;
   readonly roomIdleMs: number;
   /** The cluster; without one the node is alone and rooms publish nothing. */
@@ -48,8 +53,8 @@ class LiveRoom {
   idleTimer: Timer | undefined;
   subscriptions: BusSubscription[] = [];
   home: RoomHome | undefined;
-  /** Envelopes that arrived after the state was applied but before the actor existed. */
-  early: Envelope[] = [];
+  /** Envelopes and commands that arrived after the state was applied but before the actor existed. */
+  early: (Envelope | { readonly cmd: RoomCommand })[] = [];
 
   constructor(
     readonly room: Room,
@@ -57,7 +62,7 @@ class LiveRoom {
   ) {}
 
   get isIdle(): boolean {
-    return this.room.seats.size === 0 && this.pending === null && !this.isBusy;
+    return this.room.seats.size === 0 && this.pending === null && !this.isBusy && this.room.inflight === 0;
   }
 }
 
@@ -68,14 +73,62 @@ export class HubRegistry {
   readonly #loading = new Map<string, Promise<LiveRoom | null>>();
   #closed = false;
 
+  readonly #roomDeps: HubDeps;
+
   constructor(deps: HubRegistryDeps) {
     this.#deps = deps;
+    this.#roomDeps = { ...deps, publishControl: (sid, cmd) => this.#publishControl(sid, cmd) };
     this.#system = nact.start();
+  }
+
+  #publishControl(hubSid: string, cmd: RoomCommand): void {
+    this.#deps.bus?.publish(`hub.${hubSid}.ctl`, encodeCommand(cmd)).catch((err: unknown) => {
+      this.#deps.metrics.inc('mesh_publish_errors_total');
+      this.#deps.log.warn({ err, hubSid }, 'could not publish a room command');
+    });
+  }
+
+  /**
+   * Applies a command decided outside the room (HTTP moderation) to its
+   * members on every node: here if the room is live here, and on the others
+   * over the bus. The store must already hold the outcome.
+   */
+  command(hubSid: string, cmd: RoomCommand): void {
+    const live = this.#rooms.get(hubSid);
+    if (live && !this.#closed) this.#enqueue(live, { type: 'hub/control', cmd });
+    this.#publishControl(hubSid, cmd);
+  }
+
+  /**
+   * Who is in a room, on every node: from the room here if it is live here,
+   * otherwise from a node that holds it; empty when no node does.
+   */
+  async members(hubSid: string): Promise<Record<string, { metas: Payload[] }>> {
+    const live = this.#rooms.get(hubSid);
+    if (live) return live.room.presence.list() as unknown as Record<string, { metas: Payload[] }>;
+    if (!this.#deps.bus) return {};
+    const state = await this.#deps.bus.request(`hub.${hubSid}.state`, EMPTY, STATE_TIMEOUT_MS).then(
+      (bytes) => decodeState(bytes),
+      (err: unknown) => {
+        if (err instanceof AppError && err.code === 'NO_RESPONDERS') return null;
+        throw err;
+      },
+    );
+    const out: Record<string, { metas: Payload[] }> = {};
+    for (const { s, r, m } of state?.presence ?? []) (out[s] ??= { metas: [] }).metas.push({ ...m, phx_ref: r });
+    return out;
   }
 
   /** Rooms with an actor on this node. */
   get size(): number {
     return this.#rooms.size;
+  }
+
+  /** Member counts (presence "room") of every room live on this node. */
+  roomCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const [sid, live] of this.#rooms) out[sid] = countPresences(live.room.presence).memberCount;
+    return out;
   }
 
   /** Live presence counts of a room on this node (zeros when it has no actor here). */
@@ -106,8 +159,20 @@ export class HubRegistry {
       loading = (isSid(hubSid) ? this.#deps.store.getHub(hubSid) : Promise.resolve(undefined))
         .then(async (hub) => {
           if (!hub || this.#closed) return null;
-          const live = new LiveRoom(new Room(hub, this.#deps, this.#deps.nodeId), undefined);
+          const { store, clock } = this.#deps;
+          const [owners, bans, invite, pinned] = await Promise.all([
+            store.listOwners(hubSid),
+            store.listBans(hubSid, new Date(clock.now())),
+            store.activeInvite(hubSid),
+            store.listRoomObjects(hubSid),
+          ]);
+          const room = new Room(hub, this.#roomDeps, this.#deps.nodeId);
+          for (const account of owners) room.owners.add(account);
+          for (const ban of bans) room.bans.set(ban.banId, ban);
+          room.invite = invite;
+          const live = new LiveRoom(room, undefined);
           if (this.#deps.bus) await this.#joinCluster(live, this.#deps.bus);
+          loadPinned(room, pinned);
           return this.#closed ? null : this.#start(live);
         })
         .finally(() => this.#loading.delete(hubSid));
@@ -135,6 +200,14 @@ export class HubRegistry {
       else this.#enqueue(live, { type: 'hub/remote', env });
     };
     live.subscriptions.push(await bus.subscribe(`hub.${sid}.m`, (msg) => onEnvelope(msg.data)));
+    live.subscriptions.push(
+      await bus.subscribe(`hub.${sid}.ctl`, (msg) => {
+        const cmd = decodeCommand(msg.data);
+        if (!cmd) return metrics.inc('mesh_envelopes_dropped_total');
+        if (live.ref) this.#enqueue(live, { type: 'hub/control', cmd });
+        else live.early.push({ cmd });
+      }),
+    );
     const state = await bus.request(`hub.${sid}.state`, EMPTY, STATE_TIMEOUT_MS).then(
       (bytes) => decodeState(bytes),
       (err: unknown) => {
@@ -189,7 +262,8 @@ export class HubRegistry {
       },
     });
     this.#rooms.set(room.hub.hubSid, live);
-    for (const env of live.early.splice(0)) this.#enqueue(live, { type: 'hub/remote', env });
+    for (const early of live.early.splice(0)) this.#enqueue(live, 'cmd' in early ? { type: 'hub/control', cmd: early.cmd } : { type: 'hub/remote', env: early });
+    room.defer = (fn) => this.#enqueue(live, { type: 'hub/call', fn });
     this.#deps.log.info({ hubSid: room.hub.hubSid }, 'hub started');
     return live;
   }
@@ -214,7 +288,7 @@ export class HubRegistry {
       item.conn.send(OutFrame.reply(item.frame.joinRef, item.frame.ref, topic, 'error', { reason: 'unmatched topic' }));
       return;
     }
-    const decision = err === undefined ? decideJoin(undefined, item.conn.sessionId, item.params) : null;
+    const decision = err === undefined ? decideJoin({ hub: undefined, sessionId: item.conn.sessionId, params: item.params }) : null;
     const reply =
       decision && !decision.ok
         ? new AppError(decision.code, decision.message)
@@ -275,5 +349,33 @@ export class HubRegistry {
       this.#stop(live);
     }
     nact.stop(this.#system);
+  }
+}
+
+/**
+ * Puts a room's pinned objects into its entity table as unclaimed persistent
+ * entities, so every joiner receives them (parity 5.2: Hubs gives pinned
+ * objects to the `scene` owner). Objects pinned before the room knew their
+ * entity, and entities the cluster already holds, are left as they are.
+ */
+function loadPinned(room: Room, pinned: readonly RoomObject[]): void {
+  for (const { objectId, entity } of pinned) {
+    if (!entity || room.entities.get(objectId)) continue;
+    const { template, components, creator, lastOwnerTime, parent } = entity;
+    if (typeof template !== 'string' || !isPayload(components)) continue;
+    const loaded: Entity = {
+      networkId: objectId,
+      protocol: 'naf',
+      owner: UNCLAIMED_OWNER,
+      creator: typeof creator === 'string' ? creator : UNCLAIMED_OWNER,
+      lastOwnerTime: typeof lastOwnerTime === 'number' ? lastOwnerTime : -1,
+      template,
+      persistent: true,
+      parent: typeof parent === 'string' ? parent : null,
+      components: { ...components },
+      lastTimestamp: 0,
+      createMessage: null,
+    };
+    room.entities.add(loaded, UNCLAIMED_OWNER);
   }
 }

@@ -3,7 +3,9 @@
  * `mesh.hb` every fifth of `nodeDownMs`; a node not heard from for
  * `nodeDownMs` (killed, cut off, paused) is declared down once, and its
  * members leave every room (the registry does that). The watch also carries
- * cluster-wide disconnects (kick) on `mesh.disconnect`.
+ * cluster-wide disconnects (kick) on `mesh.disconnect`. A heartbeat carries
+ * the member counts of the rooms live on its node, so any node can rank
+ * public rooms by how full they are across the cluster (`order=hot`).
  *
  * Close cascade: `close()` stops both timers and both subscriptions.
  */
@@ -25,6 +27,22 @@ export interface NodeWatchDeps {
   nodeBack(nodeId: string): void;
   /** Some node asked every node to disconnect this session's sockets. */
   disconnect(sessionId: string): void;
+  /** Member counts of the rooms live on this node, by sid. */
+  roomCounts(): Record<string, number>;
+}
+
+interface Beat {
+  readonly n: string;
+  readonly c: Record<string, number>;
+}
+
+function decodeBeat(bytes: Uint8Array): Beat | null {
+  try {
+    const v = JSON.parse(decoder.decode(bytes)) as Partial<Beat>;
+    return typeof v.n === 'string' && typeof v.c === 'object' && v.c !== null ? (v as Beat) : null;
+  } catch {
+    return null;
+  }
 }
 
 const encoder = new TextEncoder();
@@ -33,6 +51,8 @@ const decoder = new TextDecoder();
 export class NodeWatch {
   readonly #deps: NodeWatchDeps;
   readonly #lastHeard = new Map<string, number>();
+  /** node -> the room counts of its last heartbeat. */
+  readonly #counts = new Map<string, Record<string, number>>();
   /** Nodes declared down; hearing one again means it was cut off, not dead. */
   readonly #down = new Set<string>();
   readonly #timers: Timer[] = [];
@@ -51,7 +71,14 @@ export class NodeWatch {
 
   async #start(): Promise<void> {
     const { bus, clock, nodeDownMs } = this.#deps;
-    this.#subs.push(await bus.subscribe('mesh.hb', (msg) => this.saw(decoder.decode(msg.data))));
+    this.#subs.push(
+      await bus.subscribe('mesh.hb', (msg) => {
+        const beat = decodeBeat(msg.data);
+        if (!beat) return;
+        this.#counts.set(beat.n, beat.c);
+        this.saw(beat.n);
+      }),
+    );
     this.#subs.push(await bus.subscribe('mesh.disconnect', (msg) => this.#deps.disconnect(decoder.decode(msg.data))));
     const beatMs = Math.max(50, Math.floor(nodeDownMs / 5));
     this.#beat();
@@ -62,6 +89,19 @@ export class NodeWatch {
   /** Nodes heard from within the last `nodeDownMs`, this one not included. */
   get liveNodes(): string[] {
     return [...this.#lastHeard.keys()];
+  }
+
+  /**
+   * Member counts of rooms across the cluster, as of each node's last
+   * heartbeat, and this node's now. Every node holding a room sees all its
+   * members, so the largest count of a room is its count.
+   */
+  clusterCounts(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const counts of [...this.#counts.values(), this.#deps.roomCounts()]) {
+      for (const [sid, n] of Object.entries(counts)) if (typeof n === 'number' && n > (out.get(sid) ?? -1)) out.set(sid, n);
+    }
+    return out;
   }
 
   /** Asks every node, this one included by the caller, to disconnect a session. */
@@ -86,7 +126,8 @@ export class NodeWatch {
 
   #beat(): void {
     if (this.#closed) return;
-    this.#deps.bus.publish('mesh.hb', encoder.encode(this.#deps.nodeId)).catch((err: unknown) => {
+    const beat: Beat = { n: this.#deps.nodeId, c: this.#deps.roomCounts() };
+    this.#deps.bus.publish('mesh.hb', encoder.encode(JSON.stringify(beat))).catch((err: unknown) => {
       this.#deps.metrics.inc('mesh_heartbeat_errors_total');
       this.#deps.log.debug({ err }, 'heartbeat failed');
     });
@@ -97,6 +138,7 @@ export class NodeWatch {
     for (const [nodeId, at] of this.#lastHeard) {
       if (at >= cutoff) continue;
       this.#lastHeard.delete(nodeId);
+      this.#counts.delete(nodeId);
       this.#down.add(nodeId);
       this.#deps.metrics.inc('mesh_nodes_down_total');
       this.#deps.log.warn({ nodeId }, 'node down');

@@ -4,7 +4,9 @@
  */
 import type { Migration } from 'kysely/migration';
 import * as initial from './20261121_0001_initial.js';
+import * as accountsRolesPins from './20261121_0002_accounts_roles_pins.js';
 
 export const migrations: Readonly<Record<string, Migration>> = {
   '20261121_0001_initial': initial,
+  '20261121_0002_accounts_roles_pins': accountsRolesPins,
 };

@@ -7,13 +7,18 @@ import { parseArgs } from 'node:util';
 import { describeConfig, loadConfig } from './config.js';
 import { AppError } from './errors.js';
 import { openStore, startNode, VERSION } from './main.js';
+import { JoseTokens } from './adapters/jose-tokens.js';
 import { migrateToLatest, SqlStore } from './adapters/sql-store.js';
+import { createLocalAccount, MAX_DISPLAY_NAME, normalizeEmail } from './http/accounts.js';
+import type { NewAccount } from './ports/store.js';
+import { loadSecrets } from './secrets.js';
 
 const USAGE = `Usage: hubmesh <command> [options]
 
 Commands:
   serve       run a relay node (HTTP API, shared links and the Phoenix socket)
   migrate     apply database migrations (PGlite in the data dir, or DATABASE_URL)
+  accounts    create an account and print a token for it (accounts create --help)
   help        show this help
 
 Options:
@@ -84,6 +89,73 @@ async function migrate(args: string[]): Promise<number> {
   return 0;
 }
 
+const ACCOUNTS_USAGE = `Usage: hubmesh accounts create [--admin] [--email EMAIL] [--name NAME]
+
+Creates an account in the configured database (PostgreSQL when DATABASE_URL
+is set, otherwise PGlite under HUBMESH_DATA_DIR) and prints its id and an
+account token (valid HUBMESH_ACCOUNT_TOKEN_TTL_S seconds) as
+  account_id: <id>
+  token: <token>
+The token is signed with the node secret (HUBMESH_SECRET, or the one kept in
+the data dir), so nodes with the same secret accept it as a bearer token.
+
+Options:
+  --admin         the account may administer this server
+  --email EMAIL   its email (stored lower-cased; one account per email)
+  --name NAME     its display name (at most ${MAX_DISPLAY_NAME} characters)
+`;
+
+type AccountArgs = { readonly help: true } | { readonly help: false; readonly account: NewAccount };
+
+/** The parsed arguments of `accounts`, or what is wrong with them. */
+function parseAccountArgs(args: string[]): AccountArgs | { readonly problem: string } {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, strict: true, options: { admin: { type: 'boolean' }, email: { type: 'string' }, name: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  } catch (err) {
+    if (err instanceof TypeError) return { problem: err.message };
+    throw err;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return { help: true };
+  if (positionals.length === 0) return { problem: 'accounts needs a subcommand' };
+  if (positionals.length !== 1 || positionals[0] !== 'create') return { problem: `unknown accounts subcommand ${JSON.stringify(positionals.join(' '))}` };
+  const email = values.email === undefined ? null : normalizeEmail(values.email);
+  if (values.email !== undefined && email === null) return { problem: '--email must be an email address' };
+  const name = values.name?.trim();
+  if (name !== undefined && (name === '' || Array.from(name).length > MAX_DISPLAY_NAME)) return { problem: `--name must have 1 to ${MAX_DISPLAY_NAME} characters` };
+  return { help: false, account: { email, displayName: name ?? null, isAdmin: values.admin ?? false } };
+}
+
+async function accounts(args: string[]): Promise<number> {
+  const parsed = parseAccountArgs(args);
+  if ('problem' in parsed) {
+    write(process.stderr, `hubmesh: ${parsed.problem}\n\n${ACCOUNTS_USAGE}`);
+    return 2;
+  }
+  if (parsed.help) {
+    write(process.stdout, ACCOUNTS_USAGE);
+    return 0;
+  }
+  const config = loadConfig(process.env);
+  // The secret a node on this data dir (or with this HUBMESH_SECRET) signs with.
+  const secrets = await loadSecrets(config.dataDir, config.secret);
+  const tokens = new JoseTokens(secrets.secret, secrets.permsKeyPem, { accountTokenTtlS: config.accountTokenTtlS });
+  const store = await openStore(config);
+  try {
+    const account = await createLocalAccount(store, parsed.account);
+    const token = await tokens.signAccountToken(account.accountId);
+    write(process.stdout, `account_id: ${account.accountId}\ntoken: ${token}`);
+    return 0;
+  } catch (err) {
+    if (!(err instanceof AppError && err.code === 'BAD_REQUEST')) throw err;
+    write(process.stderr, `hubmesh: ${err.message}`);
+    return 1;
+  } finally {
+    await store.close();
+  }
+}
+
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -93,6 +165,8 @@ export async function runCli(argv: string[]): Promise<number> {
         return await serve(rest);
       case 'migrate':
         return await migrate(rest);
+      case 'accounts':
+        return await accounts(rest);
       case '--version':
       case 'version':
         write(process.stdout, VERSION);

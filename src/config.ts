@@ -14,7 +14,7 @@ export const configSchema = {
     host: { type: 'string', minLength: 1, default: '127.0.0.1', description: 'Interface to listen on.' },
     port: { type: 'integer', minimum: 0, maximum: 65535, default: 4000, description: 'HTTP and websocket port (0 picks a free one).' },
     dataDir: { type: 'string', minLength: 1, default: './data', description: 'Where the node keeps its secret, its keys, uploads (files/) and, without DATABASE_URL, its PGlite database.' },
-    secret: { type: 'string', minLength: 32, description: 'Signs session tokens; generated and kept in the data dir when unset.' },
+    secret: { type: 'string', minLength: 32, description: 'Signs session and account tokens; generated and kept in the data dir when unset.' },
     publicUrl: { type: 'string', pattern: '^https?://[^\\s/]+(/[^\\s]*)?$', description: 'Base URL used in room links; defaults to http://host:port.' },
     logLevel: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info', description: 'pino log level: fatal, error, warn, info, debug, trace or silent.' },
     maxFrameBytes: { type: 'integer', minimum: 1024, maximum: 16777216, default: 65536, description: 'Largest websocket frame accepted; larger frames close the socket with 1009.' },
@@ -38,8 +38,14 @@ export const configSchema = {
     databaseUrl: { type: 'string', pattern: '^postgres(ql)?://', description: 'PostgreSQL connection URL; unset, the node keeps its data in PGlite under the data dir.' },
     autoMigrate: { type: 'boolean', default: true, description: 'Apply database migrations when the node starts (`hubmesh migrate` does it on demand).' },
     permissiveRooms: { type: 'boolean', default: false, description: 'New rooms let members spawn, draw, pin and fly (Reticulum permissive_rooms); otherwise only voice and text chat.' },
+    createHubPerSec: { type: 'integer', minimum: 1, default: 1, description: 'Rooms one client address may create per second (Reticulum: 1); more get 429.' },
+    httpRatePerMin: { type: 'integer', minimum: 1, default: 600, description: 'HTTP API requests one client address may make per minute; more get 429.' },
+    accountTokenTtlS: { type: 'integer', minimum: 60, default: 7257600, description: 'How long an account token is valid, in seconds (Reticulum: 12 weeks).' },
+    oidcIssuer: { type: 'string', pattern: '^https?://\\S+$', description: 'An OpenID Connect issuer whose ID tokens sign people in (the `iss` it puts in them); needs HUBMESH_OIDC_JWKS_URL.' },
+    oidcJwksUrl: { type: 'string', pattern: '^https?://\\S+$', description: "URL of that issuer's JSON Web Key Set; needs HUBMESH_OIDC_ISSUER." },
+    oidcAudience: { type: 'string', minLength: 1, description: "The `aud` the issuer's tokens must carry (its client id for hubmesh); unset, any audience." },
   },
-  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'defaultRoomSize', 'maxRoomSize', 'maxNafBytes', 'maxEntitiesPerSession', 'handoverLeadMs', 'maxUploadBytes', 'uploadTtlMs', 'nodeDownMs', 'leaseTtlMs', 'drainGraceMs', 'autoMigrate', 'permissiveRooms'],
+  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'defaultRoomSize', 'maxRoomSize', 'maxNafBytes', 'maxEntitiesPerSession', 'handoverLeadMs', 'maxUploadBytes', 'uploadTtlMs', 'nodeDownMs', 'leaseTtlMs', 'drainGraceMs', 'autoMigrate', 'permissiveRooms', 'createHubPerSec', 'httpRatePerMin', 'accountTokenTtlS'],
 } as const;
 
 export type Config = Readonly<FromSchema<typeof configSchema>>;
@@ -74,6 +80,12 @@ export const configEnv: Readonly<Record<ConfigKey, string>> = {
   databaseUrl: 'DATABASE_URL',
   autoMigrate: 'HUBMESH_AUTO_MIGRATE',
   permissiveRooms: 'HUBMESH_PERMISSIVE_ROOMS',
+  createHubPerSec: 'HUBMESH_CREATE_HUB_PER_SEC',
+  httpRatePerMin: 'HUBMESH_HTTP_RATE_PER_MIN',
+  accountTokenTtlS: 'HUBMESH_ACCOUNT_TOKEN_TTL_S',
+  oidcIssuer: 'HUBMESH_OIDC_ISSUER',
+  oidcJwksUrl: 'HUBMESH_OIDC_JWKS_URL',
+  oidcAudience: 'HUBMESH_OIDC_AUDIENCE',
 };
 
 /** HUBMESH_* variables that belong to tooling, not to the server. */
@@ -114,6 +126,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ov
   };
   atLeast('socketBufferBytes', 'socketBufferMaxBytes');
   atLeast('defaultRoomSize', 'maxRoomSize');
+  if ((raw['oidcIssuer'] === undefined) !== (raw['oidcJwksUrl'] === undefined)) problems.push(`${configEnv.oidcIssuer} and ${configEnv.oidcJwksUrl} must be set together`);
+  if (raw['oidcAudience'] !== undefined && raw['oidcIssuer'] === undefined) problems.push(`${configEnv.oidcAudience} needs ${configEnv.oidcIssuer}`);
   if (problems.length > 0) {
     throw new AppError('CONFIG_INVALID', `invalid configuration:\n  - ${problems.join('\n  - ')}`, { details: { problems } });
   }

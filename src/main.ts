@@ -6,11 +6,13 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { FileSweeper } from '../actors/file-sweeper.js';
 import { HubRegistry } from '../actors/hub-registry.js';
 import { NodeWatch } from '../actors/node-watch.js';
+import { AccountIdentity } from './adapters/account-identity.js';
 import { LocalFiles } from './adapters/local-files.js';
 import { NatsBus } from './adapters/nats-bus.js';
 import { JoseTokens } from './adapters/jose-tokens.js';
@@ -19,11 +21,14 @@ import { openPgStore } from './adapters/pg-store.js';
 import { openPgliteStore } from './adapters/pglite-store.js';
 import { SystemClock } from './adapters/system-clock.js';
 import type { Config } from './config.js';
+import { accountRoutes } from './http/accounts.js';
 import { installErrorHandler } from './http/errors.js';
 import { healthRoutes } from './http/health.js';
 import { hubRoutes } from './http/hubs.js';
 import { mediaRoutes } from './http/media.js';
 import { metaRoutes } from './http/meta.js';
+import { moderationRoutes } from './http/moderation.js';
+import type { RoomDirectory } from './http/rooms.js';
 import { pageRoutes } from './http/page.js';
 import type { Bus } from './ports/bus.js';
 import type { Clock } from './ports/clock.js';
@@ -111,18 +116,26 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
   const nodeId = bus?.nodeId ?? randomBytes(8).toString('hex');
   const leases = adapters.leases ?? (bus instanceof NatsBus ? await bus.openLeases(config.leaseTtlMs) : undefined);
   const secrets = await loadSecrets(config.dataDir, config.secret);
-  const tokens = new JoseTokens(secrets.secret, secrets.permsKeyPem);
+  const tokens = new JoseTokens(secrets.secret, secrets.permsKeyPem, { accountTokenTtlS: config.accountTokenTtlS });
+  const identity = new AccountIdentity({
+    store,
+    tokens,
+    oidc: config.oidcIssuer !== undefined && config.oidcJwksUrl !== undefined ? { issuer: config.oidcIssuer, jwksUrl: config.oidcJwksUrl, audience: config.oidcAudience } : undefined,
+  });
 
   let baseUrl = config.publicUrl?.replace(/\/+$/, '') ?? `http://${config.host}:${config.port}`;
   const nodePrefix = randomBytes(6).toString('base64url');
   let nextRef = 0;
   // The registry reports nodes it hears from to the watch, which starts after it.
-  const mesh: { watch?: NodeWatch } = {};
+  const mesh: { watch?: NodeWatch; sockets?: SocketServer } = {};
   const registry = new HubRegistry({
     store,
+    identity,
     clock,
     metrics,
     tokens,
+    maxRoomSize: config.maxRoomSize,
+    disconnectSession: (sessionId) => mesh.sockets?.disconnectSession(sessionId),
     log: log.child({ component: 'hubs' }),
     roomIdleMs: config.roomIdleMs,
     bus,
@@ -146,6 +159,13 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     socketBufferMaxBytes: config.socketBufferMaxBytes,
     dispatch: (hubSid, item) => registry.dispatch(hubSid, item),
   });
+  mesh.sockets = sockets;
+  const rooms: RoomDirectory = {
+    counts: (sid) => registry.counts(sid),
+    clusterCounts: () => mesh.watch?.clusterCounts() ?? new Map(Object.entries(registry.roomCounts())),
+    members: (sid) => registry.members(sid),
+    command: (sid, cmd) => registry.command(sid, cmd),
+  };
 
   let isReady = false;
   const app = Fastify({
@@ -153,16 +173,26 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
   });
   installErrorHandler(app);
+  await app.register(rateLimit, {
+    max: config.httpRatePerMin,
+    timeWindow: 60_000,
+    // Probes and the page clock (HEAD) are not the API.
+    allowList: (req) => !req.url.startsWith('/api/'),
+  });
   await app.register(healthRoutes, { isReady: () => isReady, pingStore: () => store.ping(READY_PING_MS), isBusUp: () => bus?.isConnected });
   await app.register(metaRoutes, { version: VERSION, pool: POOL, baseUrl: () => baseUrl });
   await app.register(hubRoutes, {
     store,
+    identity,
+    rooms,
     defaultRoomSize: config.defaultRoomSize,
     maxRoomSize: config.maxRoomSize,
     permissiveRooms: config.permissiveRooms,
+    createPerSec: config.createHubPerSec,
     baseUrl: () => baseUrl,
-    counts: (sid) => registry.counts(sid),
   });
+  await app.register(moderationRoutes, { store, identity, rooms, baseUrl: () => baseUrl, now: () => clock.now() });
+  await app.register(accountRoutes, { store, identity });
   await app.register(mediaRoutes, { store, files, secret: secrets.secret, maxUploadBytes: config.maxUploadBytes, baseUrl: () => baseUrl });
   await app.register(pageRoutes, { store, baseUrl: () => baseUrl });
   const watch = bus
@@ -176,6 +206,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
         nodeDown: (node) => registry.nodeDown(node),
         nodeBack: () => registry.resync(),
         disconnect: (sessionId) => sockets.disconnectSession(sessionId),
+        roomCounts: () => registry.roomCounts(),
       })
     : undefined;
   mesh.watch = watch;

@@ -1,38 +1,25 @@
 /**
  * Client events on `hub:<sid>` once joined (parity 2.8): NAF relay, chat and
- * the presence events. Known Reticulum events whose features have not landed
+ * the presence events; moderation, accounts and pins have their own files.
+ * Known Reticulum events whose features have not landed
  * get a `not_implemented` error reply; anything else `unknown_event`. Neither
  * is ever silently dropped.
  */
 import { decideChat } from '../../src/core/chat.js';
 import { applyMemberEvent, MEMBER_EVENTS } from '../../src/core/member.js';
+import { ACCOUNT_EVENTS, handleAccountEvent } from './account-events.js';
 import type { HubEvent } from './hub-msg.js';
+import { handleModeration, MODERATION_EVENTS } from './moderation.js';
 import { handleNaf } from './naf.js';
+import { handlePinEvent, PIN_EVENTS } from './pins.js';
 import type { Room, Seat } from './room.js';
 
 /** Reticulum hub events that later issues implement. */
 const PLANNED_EVENTS = new Set([
   'events:object_spawned',
   'events:request_support',
-  'mute',
-  'kick',
-  'add_owner',
-  'remove_owner',
-  'update_hub',
   'update_scene',
-  'close_hub',
-  'fetch_invite',
-  'revoke_invite',
-  'sign_in',
-  'sign_out',
-  'refresh_perms_token',
   'get_host',
-  'pin',
-  'unpin',
-  'list_entities',
-  'save_entity_state',
-  'update_entity_state',
-  'delete_entity_state',
   'subscribe',
   'unsubscribe',
   'favorite',
@@ -41,7 +28,7 @@ const PLANNED_EVENTS = new Set([
 ]);
 
 /** Events counted under their own name; anything else is counted as `other`. */
-const COUNTED_EVENTS: ReadonlySet<string> = new Set([...PLANNED_EVENTS, ...MEMBER_EVENTS, 'naf', 'nafr', 'message', 'block', 'unblock', 'block_naf', 'unblock_naf']);
+const COUNTED_EVENTS: ReadonlySet<string> = new Set([...PLANNED_EVENTS, ...MEMBER_EVENTS, ...MODERATION_EVENTS, ...ACCOUNT_EVENTS, ...PIN_EVENTS, 'naf', 'nafr', 'message', 'block', 'unblock', 'block_naf', 'unblock_naf']);
 
 /**
  * `block`/`unblock {session_id}` (parity 2.8): relayed messages stop going
@@ -66,7 +53,7 @@ function handleBlock(room: Room, seat: Seat, msg: HubEvent): void {
 
 const BLOCK_EVENTS = new Set(['block', 'unblock', 'block_naf', 'unblock_naf']);
 
-export function handleEvent(room: Room, msg: HubEvent): void {
+export function handleEvent(room: Room, msg: HubEvent): void | Promise<void> {
   const { conn, frame } = msg;
   const seat = room.seats.get(conn.connId);
   if (!seat) {
@@ -86,6 +73,9 @@ export function handleEvent(room: Room, msg: HubEvent): void {
     return;
   }
   if (BLOCK_EVENTS.has(event)) return handleBlock(room, seat, msg);
+  if (MODERATION_EVENTS.has(event)) return handleModeration(room, seat, msg);
+  if (ACCOUNT_EVENTS.has(event)) return handleAccountEvent(room, seat, msg);
+  if (PIN_EVENTS.has(event)) return handlePinEvent(room, seat, msg);
   if (MEMBER_EVENTS.has(event)) {
     const result = applyMemberEvent(seat.member, event, payload);
     if (result.ok) room.updateSeat(seat, result.member);

@@ -36,12 +36,16 @@ async function handleItem(room: Room, item: HubItem): Promise<void> {
       return room.applyNodeDown(item.node);
     case 'hub/resync':
       return room.resync();
+    case 'hub/control':
+      return room.applyControl(item.cmd);
+    case 'hub/call':
+      return item.fn(room);
   }
 }
 
 function failItem(room: Room, item: HubItem, err: unknown): void {
   room.deps.metrics.inc('hub_item_faults_total', { type: item.type });
-  if (item.type === 'hub/remote' || item.type === 'hub/node-down' || item.type === 'hub/resync') {
+  if (item.type !== 'hub/join' && item.type !== 'hub/leave' && item.type !== 'hub/event') {
     room.deps.log.error({ err, hubSid: room.hub.hubSid, item: item.type }, 'hub item failed');
     return;
   }

@@ -2,9 +2,11 @@
  * Messages of the hub (room) actor. Sockets hand the registry one item per
  * client frame; the registry delivers them to the actor in batches, in order.
  */
+import type { RoomCommand } from '../../src/core/control.js';
 import type { Envelope } from '../../src/core/mesh.js';
 import type { InFrame, Payload } from '../../src/protocol/frames.js';
 import type { ChannelConn } from '../channel-conn.js';
+import type { Room } from './room.js';
 
 /** A client asks to join. A join from a socket already in the room replaces its earlier one. */
 export interface HubJoin {
@@ -48,7 +50,19 @@ export interface HubResync {
   readonly type: 'hub/resync';
 }
 
-export type HubItem = HubJoin | HubLeave | HubEvent | HubRemote | HubNodeDown | HubResync;
+/** A command decided elsewhere (HTTP, another node) for this room's members. */
+export interface HubControl {
+  readonly type: 'hub/control';
+  readonly cmd: RoomCommand;
+}
+
+/** The outcome of work the room started off the actor (Room.run), back in order. */
+export interface HubCall {
+  readonly type: 'hub/call';
+  readonly fn: (room: Room) => void | Promise<void>;
+}
+
+export type HubItem = HubJoin | HubLeave | HubEvent | HubRemote | HubNodeDown | HubResync | HubControl | HubCall;
 
 /** The one nact message: every item that arrived since the previous batch started. */
 export interface HubBatch {

@@ -1,51 +1,70 @@
 /**
- * Join and leave on `hub:<sid>`: authorize, reply, then track presence
- * (parity 2.4-2.6). Presence is tracked after the reply and the joiner gets
- * an explicit `presence_state`, because Hubs waits for it (parity 2.11).
+ * Join and leave on `hub:<sid>`: authenticate, decide, reply, then track
+ * presence (parity 2.4-2.6). Presence is tracked after the reply and the
+ * joiner gets an explicit `presence_state`, because Hubs waits for it (parity
+ * 2.11). An `auth_token` that does not verify makes a guest join, as in
+ * Reticulum; the check runs off the actor (Room.run), so a slow database
+ * never holds up the room.
  */
-import { hubView } from '../../src/core/hub.js';
-import { decideJoin, roomFullMessage } from '../../src/core/join.js';
 import type { ErrorCodeName } from '../../src/errors.js';
-import type { Member } from '../../src/core/member.js';
-import { countPresences } from '../../src/core/presence.js';
+import { decideJoin, roomFullMessage } from '../../src/core/join.js';
+import type { Principal } from '../../src/core/permissions.js';
+import type { Account } from '../../src/ports/store.js';
 import type { HubJoin, HubLeave } from './hub-msg.js';
+import { signPerms } from './perms.js';
 import type { Room } from './room.js';
 
-/** Claims of the perms token (parity 4.4) for a member of this room. */
-function permsClaims(room: Room, member: Member): Record<string, unknown> {
-  return {
-    ...member.permissions,
-    tweet: false,
-    create_hub: true,
-    account_id: null,
-    hub_id: room.hub.hubSid,
-    sub: member.sessionId,
-  };
+export function principalOf(account: Account | null): Principal | null {
+  return account ? { accountId: account.accountId, isAdmin: account.isAdmin, isDisabled: account.state === 'disabled' } : null;
+}
+
+function refuse(room: Room, msg: HubJoin, code: ErrorCodeName, message: string): void {
+  room.replyError(msg.conn, msg.joinRef, msg.ref, code, message);
+  msg.conn.endChannel(room.topic, msg.joinRef, 'refused');
 }
 
 export async function handleJoin(room: Room, msg: HubJoin): Promise<void> {
-  const { conn, joinRef, ref, params } = msg;
-  const previous = room.seats.get(conn.connId);
+  const previous = room.seats.get(msg.conn.connId);
   // A duplicate join: the socket already sent phx_close for the old join_ref (parity 1.3).
   if (previous) room.unseat(previous);
+  const token = msg.params['auth_token'];
+  if (typeof token !== 'string' || token === '') return admit(room, msg, null);
+  room.run(
+    () => room.deps.identity.authenticate(token),
+    (outcome) => {
+      if (!msg.conn.isJoined(room.topic, msg.joinRef)) return;
+      if (outcome.ok) return admit(room, msg, principalOf(outcome.value));
+      room.deps.log.warn({ err: outcome.err, hubSid: room.hub.hubSid }, 'could not check an auth_token');
+      refuse(room, msg, 'STORE_UNAVAILABLE', 'accounts cannot be checked now; try again shortly');
+    },
+  );
+}
 
-  const refuse = (code: ErrorCodeName, message: string) => {
-    room.replyError(conn, joinRef, ref, code, message);
-    conn.endChannel(room.topic, joinRef, 'refused');
-  };
+async function admit(room: Room, msg: HubJoin, principal: Principal | null): Promise<void> {
+  const { conn, joinRef, ref, params } = msg;
   // In a cluster the room's home counts; alone, the room counts here.
   const occupants = room.admit ? 0 : room.presence.size - (room.presence.has(conn.sessionId) ? 1 : 0);
-  const decision = decideJoin(room.hub, conn.sessionId, params, occupants);
-  if (!decision.ok) return refuse(decision.code, decision.message);
-  if (room.admit && !(await room.admit(conn.sessionId))) return refuse('ROOM_FULL', roomFullMessage(room.hub));
+  const decision = decideJoin({
+    hub: room.hub,
+    sessionId: conn.sessionId,
+    params,
+    principal,
+    owners: room.owners,
+    bans: [...room.bans.values()],
+    invite: room.invite,
+    occupants,
+    now: room.deps.clock.now(),
+  });
+  if (!decision.ok) return refuse(room, msg, decision.code, decision.message);
   const { member } = decision;
+  if (room.admit && !member.permissions.update_hub && !(await room.admit(conn.sessionId))) return refuse(room, msg, 'ROOM_FULL', roomFullMessage(room.hub));
   const supplied = params['perms_token'];
   // Parity: a perms_token the client supplied is echoed back unchanged.
-  const permsToken = typeof supplied === 'string' && supplied !== '' ? supplied : await room.deps.tokens.signPermsToken(permsClaims(room, member));
-  if (!conn.isOpen) return;
+  const permsToken = typeof supplied === 'string' && supplied !== '' ? supplied : await signPerms(room, member);
+  if (!conn.isJoined(room.topic, joinRef)) return;
 
   room.reply(conn, joinRef, ref, {
-    hubs: [hubView(room.hub, countPresences(room.presence), { baseUrl: room.deps.baseUrl() })],
+    hubs: [room.view(member.permissions.embed_hub)],
     session_id: conn.sessionId,
     session_token: conn.sessionToken,
     subscriptions: { web_push: false, favorites: false },

@@ -13,13 +13,19 @@ import { applyDecided, arbitrate } from '../../src/core/arbiter.js';
 import { EntityTable } from '../../src/core/entities.js';
 import type { Envelope, RoomState } from '../../src/core/mesh.js';
 import { resolveLeave, snapshotMessages, type EntityMessage } from '../../src/core/entity-lifecycle.js';
-import type { Hub } from '../../src/core/hub.js';
+import type { RoomCommand } from '../../src/core/control.js';
+import { hubView, type Hub } from '../../src/core/hub.js';
+import type { BanRule } from '../../src/core/join.js';
 import { presenceMeta, type Member } from '../../src/core/member.js';
+import { hubPermissions, rolesFor, type Principal } from '../../src/core/permissions.js';
+import { countPresences } from '../../src/core/presence.js';
 import { Presence, type PresenceDiff } from '../../src/core/presence.js';
 import { OutFrame } from '../../src/protocol/codec.js';
 import type { Payload } from '../../src/protocol/frames.js';
 import type { Clock } from '../../src/ports/clock.js';
+import type { Identity } from '../../src/ports/identity.js';
 import type { Metrics } from '../../src/ports/metrics.js';
+import type { Store } from '../../src/ports/store.js';
 import type { Tokens } from '../../src/ports/tokens.js';
 import type { ChannelConn } from '../channel-conn.js';
 
@@ -37,6 +43,13 @@ export interface HubDeps {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly tokens: Tokens;
+  readonly store: Store;
+  readonly identity: Identity;
+  readonly maxRoomSize: number;
+  /** Tells the other nodes holding room `hubSid` of a command this node applied (src/core/control.ts). */
+  publishControl(hubSid: string, cmd: RoomCommand): void;
+  /** Closes every socket of a session on this node. */
+  disconnectSession(sessionId: string): void;
   /** A presence ref unique on this node. */
   makeRef(): string;
   /** Base URL of room links, e.g. `http://127.0.0.1:4000`. */
@@ -88,6 +101,16 @@ export class Room {
   readonly remoteRefs = new Map<string, { readonly node: string; readonly session: string }>();
   /** node -> the number of the last envelope of that node applied here. */
   readonly seen: Record<string, number> = {};
+  /** Accounts with an owner row (the creator is in `hub`). */
+  readonly owners = new Set<number>();
+  /** Bans in force or not yet known to have expired, by id. */
+  readonly bans = new Map<number, BanRule>();
+  /** The active invite sid. */
+  invite: string | undefined;
+  /** Store calls under way; the room does not stop before they come back. */
+  inflight = 0;
+  /** Runs `fn` on the room's actor, in order with its other items; the registry sets it. */
+  defer: (fn: (room: Room) => void | Promise<void>) => void = (fn) => void fn(this);
   link: RoomLink = NO_LINK;
   /** In a cluster, asks the room's home whether a session may join; alone, the room decides itself. */
   admit: ((session: string) => Promise<boolean>) | undefined;
@@ -155,6 +178,112 @@ export class Room {
       const payload = { ...message, from_session_id: from };
       this.broadcast('naf', payload, { from, isNaf: true });
       this.link.publish({ t: 'b', e: 'naf', p: payload, f: from, naf: true, sys: true });
+    }
+  }
+
+  /**
+   * Runs `work` (a store or token call) off the actor, so a slow database
+   * never holds up relaying, and hands its outcome to `done` back on the
+   * actor, in order with the room's other items.
+   */
+  run<T>(work: () => Promise<T>, done: (outcome: { ok: true; value: T } | { ok: false; err: unknown }) => void | Promise<void>): void {
+    this.inflight++;
+    work().then(
+      (value) => this.#finish(() => done({ ok: true, value })),
+      (err: unknown) => this.#finish(() => done({ ok: false, err })),
+    );
+  }
+
+  #finish(fn: () => void | Promise<void>): void {
+    this.defer(() => {
+      this.inflight--;
+      return fn();
+    });
+  }
+
+  /** The join-reply view of the room now. */
+  view(canEmbed = false): Payload {
+    return hubView(this.hub, countPresences(this.presence), { baseUrl: this.deps.baseUrl(), canEmbed });
+  }
+
+  /** The member as its roles and permissions are now, for `principal` (default: as it is). */
+  withAccess(member: Member, principal: Principal | null = member.principal): Member {
+    const roles = rolesFor(this.hub, this.owners, principal);
+    return { ...member, principal, roles, permissions: hubPermissions(this.hub, roles, principal) };
+  }
+
+  /** Recomputes a seat's roles and permissions; republishes presence when they changed. */
+  refreshAccess(seat: Seat, principal: Principal | null = seat.member.principal): boolean {
+    const next = this.withAccess(seat.member, principal);
+    if (JSON.stringify([next.roles, next.permissions]) === JSON.stringify([seat.member.roles, seat.member.permissions]) && principal === seat.member.principal) return false;
+    this.updateSeat(seat, next);
+    return true;
+  }
+
+  /** Applies a command here and tells the other nodes holding the room. */
+  control(cmd: RoomCommand): void {
+    this.applyControl(cmd);
+    this.deps.publishControl(this.hub.hubSid, cmd);
+  }
+
+  /** Applies a command to this node's members (src/core/control.ts). */
+  applyControl(cmd: RoomCommand): void {
+    switch (cmd.op) {
+      case 'hub': {
+        this.hub = cmd.hub;
+        for (const seat of [...this.seats.values()]) this.refreshAccess(seat);
+        if (cmd.stale.length > 0) this.broadcast('hub_refresh', { hubs: [this.view()], session_id: cmd.by, stale_fields: [...cmd.stale] });
+        if (cmd.close === true) {
+          // Closing forces everyone out (Reticulum leaves it to the clients).
+          for (const seat of [...this.seats.values()]) {
+            this.unseat(seat);
+            seat.conn.endChannel(this.topic, seat.joinRef, 'closed');
+          }
+        }
+        return;
+      }
+      case 'kick': {
+        const sessions = new Set<string>();
+        if (cmd.session !== null) sessions.add(cmd.session);
+        if (cmd.account !== null) for (const seat of this.seats.values()) if (seat.member.principal?.accountId === cmd.account) sessions.add(seat.member.sessionId);
+        for (const session of sessions) this.deps.disconnectSession(session);
+        return;
+      }
+      case 'mute':
+        for (const seat of this.seats.values()) if (seat.member.sessionId === cmd.session) this.push(seat, 'mute', { session_id: cmd.session });
+        return;
+      case 'promote': {
+        const principal = [...this.seats.values()].find((seat) => seat.member.sessionId === cmd.session && seat.member.principal)?.member.principal;
+        if (!principal || principal.isDisabled) return;
+        const sid = this.hub.hubSid;
+        const account = principal.accountId;
+        this.run(
+          () => (cmd.on ? this.deps.store.addOwner(sid, account) : this.deps.store.removeOwner(sid, account)),
+          (outcome) => {
+            if (outcome.ok) this.control({ op: 'owner', account, on: cmd.on });
+            else this.deps.log.warn({ err: outcome.err, hubSid: sid }, 'could not change a role');
+          },
+        );
+        return;
+      }
+      case 'owner':
+        if (cmd.on) this.owners.add(cmd.account);
+        else this.owners.delete(cmd.account);
+        for (const seat of [...this.seats.values()]) {
+          if (seat.member.principal?.accountId !== cmd.account) continue;
+          this.refreshAccess(seat);
+          this.push(seat, 'permissions_updated', {});
+        }
+        return;
+      case 'ban':
+        this.bans.set(cmd.banId, cmd.ban);
+        return;
+      case 'unban':
+        this.bans.delete(cmd.banId);
+        return;
+      case 'invite':
+        this.invite = cmd.invite ?? undefined;
+        return;
     }
   }
 

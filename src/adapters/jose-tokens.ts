@@ -4,49 +4,60 @@ import type { Payload } from '../protocol/frames.js';
 import type { Tokens } from '../ports/tokens.js';
 
 const SESSION_AUDIENCE = 'ret_session';
+const ACCOUNT_AUDIENCE = 'ret_account';
 const PERMS_AUDIENCE = 'ret_perms';
 const ISSUER = 'hubmesh';
 const SESSION_TTL = '1d';
 const PERMS_TTL = '5m';
 const DRIFT_S = 60;
+const ACCOUNT_ID = /^[1-9][0-9]{0,15}$/;
 
-/** Tokens signed with the node secret (sessions) and an RSA private key (perms), see ports/tokens.ts. */
+/** Parity: Reticulum's Guardian tokens (`config :ret, Ret.Guardian, ttl: {12, :weeks}`). */
+export const DEFAULT_ACCOUNT_TOKEN_TTL_S = 12 * 7 * 24 * 3600;
+
+export interface JoseTokensOptions {
+  /** How long an account token is valid, in seconds; default 12 weeks. */
+  readonly accountTokenTtlS?: number;
+}
+
+/** Tokens signed with the node secret (sessions, accounts) and an RSA private key (perms), see ports/tokens.ts. */
 export class JoseTokens implements Tokens {
+  readonly issuer = ISSUER;
   readonly #secret: Uint8Array;
   readonly #permsKey: KeyObject;
+  readonly #accountTtlS: number;
   readonly permsPublicKeyPem: string;
 
   /** `permsKeyPem` is a PKCS#8 RSA private key. */
-  constructor(secret: string, permsKeyPem: string) {
+  constructor(secret: string, permsKeyPem: string, opts: JoseTokensOptions = {}) {
+    const ttl = opts.accountTokenTtlS ?? DEFAULT_ACCOUNT_TOKEN_TTL_S;
+    if (!Number.isInteger(ttl) || ttl < 1) throw new TypeError('accountTokenTtlS must be a positive integer');
     this.#secret = new TextEncoder().encode(secret);
     this.#permsKey = createPrivateKey(permsKeyPem);
+    this.#accountTtlS = ttl;
     this.permsPublicKeyPem = createPublicKey(this.#permsKey).export({ type: 'spki', format: 'pem' }).toString();
   }
 
   async signSessionToken(sessionId: string): Promise<string> {
-    return new SignJWT({ typ: 'access' })
-      .setProtectedHeader({ alg: 'HS512', typ: 'JWT' })
-      .setSubject(sessionId)
-      .setAudience(SESSION_AUDIENCE)
-      .setIssuer(ISSUER)
-      .setIssuedAt()
-      .setJti(randomUUID())
-      .setExpirationTime(SESSION_TTL)
-      .sign(this.#secret);
+    return this.#signHs512(sessionId, SESSION_AUDIENCE, SESSION_TTL);
   }
 
   async verifySessionToken(token: string): Promise<string | null> {
-    try {
-      const { payload } = await jwtVerify(token, this.#secret, {
-        algorithms: ['HS512'],
-        audience: SESSION_AUDIENCE,
-        issuer: ISSUER,
-        clockTolerance: DRIFT_S,
-      });
-      return typeof payload.sub === 'string' && payload.sub !== '' ? payload.sub : null;
-    } catch {
-      return null;
-    }
+    const sub = await this.#verifyHs512(token, SESSION_AUDIENCE);
+    return sub !== null && sub !== '' ? sub : null;
+  }
+
+  async signAccountToken(accountId: number): Promise<string> {
+    if (!Number.isSafeInteger(accountId) || accountId < 1) throw new TypeError('accountId must be a positive integer');
+    const now = Math.floor(Date.now() / 1000);
+    return this.#signHs512(String(accountId), ACCOUNT_AUDIENCE, now + this.#accountTtlS, now);
+  }
+
+  async verifyAccountToken(token: string): Promise<number | null> {
+    const sub = await this.#verifyHs512(token, ACCOUNT_AUDIENCE);
+    if (sub === null || !ACCOUNT_ID.test(sub)) return null;
+    const accountId = Number(sub);
+    return Number.isSafeInteger(accountId) ? accountId : null;
   }
 
   async signPermsToken(claims: Payload): Promise<string> {
@@ -58,5 +69,28 @@ export class JoseTokens implements Tokens {
       .setJti(randomUUID())
       .setExpirationTime(PERMS_TTL)
       .sign(this.#permsKey);
+  }
+
+  /** `expires` is a jose duration ('1d') or epoch seconds. */
+  #signHs512(subject: string, audience: string, expires: string | number, issuedAt?: number): Promise<string> {
+    return new SignJWT({ typ: 'access' })
+      .setProtectedHeader({ alg: 'HS512', typ: 'JWT' })
+      .setSubject(subject)
+      .setAudience(audience)
+      .setIssuer(ISSUER)
+      .setIssuedAt(issuedAt)
+      .setJti(randomUUID())
+      .setExpirationTime(expires)
+      .sign(this.#secret);
+  }
+
+  /** The subject of a valid token for `audience`, or null; never rejects. */
+  async #verifyHs512(token: string, audience: string): Promise<string | null> {
+    try {
+      const { payload } = await jwtVerify(token, this.#secret, { algorithms: ['HS512'], audience, issuer: ISSUER, clockTolerance: DRIFT_S });
+      return typeof payload.sub === 'string' ? payload.sub : null;
+    } catch {
+      return null;
+    }
   }
 }

@@ -22,6 +22,10 @@ export interface Hub {
   readonly allowPromotion: boolean;
   readonly creatorAssignmentToken: string;
   readonly embedToken: string;
+  /** Set once any member joined from an embed (parity 2.6). */
+  readonly embedded: boolean;
+  /** The creator's account (parity 4.1); null until someone claims the room. */
+  readonly createdByAccountId: number | null;
   readonly createdAt: Date;
 }
 

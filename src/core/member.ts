@@ -4,22 +4,20 @@
  */
 import type { Payload } from '../protocol/frames.js';
 import { isPayload } from '../protocol/codec.js';
-import type { HubPermissions } from './permissions.js';
+import type { HubPermissions, HubRoles, Principal } from './permissions.js';
 
 export const PRESENCE_FLAGS = ['streaming', 'recording', 'hand_raised', 'typing'] as const;
 export type PresenceFlag = (typeof PRESENCE_FLAGS)[number];
 
-export interface MemberRoles {
-  readonly owner: boolean;
-  readonly creator: boolean;
-  readonly signed_in: boolean;
-}
+export type MemberRoles = HubRoles;
 
 export interface Member {
   readonly sessionId: string;
   readonly presence: 'lobby' | 'room';
   readonly profile: Payload;
   readonly context: Payload;
+  /** The signed-in account; null for a guest. Never shown in presence. */
+  readonly principal: Principal | null;
   readonly roles: MemberRoles;
   readonly permissions: HubPermissions;
   /** Flags appear in presence only once set, as in Reticulum's assigns. */

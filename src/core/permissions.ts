@@ -1,7 +1,14 @@
 /**
  * Hub permissions (parity 4.2-4.3): the member-permission bitfield that a room
- * stores, and the 17 named permissions a member holds. Until accounts and
- * roles land (issue 6) every member is an anonymous guest.
+ * stores, the roles a member holds, and the 17 named permissions that follow.
+ *
+ * Roles, as Reticulum has them: the creator (the account that created or
+ * claimed the room), owners (the creator plus accounts given the role), and
+ * signed-in members. Where we differ, deliberately: a global admin holds every
+ * permission in every room (Reticulum gives admins only
+ * `update_hub_promotion`, which leaves an operator no way to moderate), and
+ * owners may make their room public (`update_hub_promotion`, as Reticulum with
+ * `features|public_rooms`).
  */
 
 /** Bit order of `hubs.member_permissions` (Reticulum `@member_permissions`). */
@@ -53,18 +60,56 @@ export const HUB_PERMISSION_NAMES = [
 export type HubPermissionName = (typeof HUB_PERMISSION_NAMES)[number];
 export type HubPermissions = Record<HubPermissionName, boolean>;
 
-/** What an anonymous guest may do in a room: join unless it is closed, plus the room's member bits. */
-export function guestPermissions(hub: { readonly memberPermissions: number; readonly entryMode: string }): HubPermissions {
+/** The account behind a member or an API call, as far as permissions care. */
+export interface Principal {
+  readonly accountId: number;
+  readonly isAdmin: boolean;
+  readonly isDisabled: boolean;
+}
+
+/** What permissions need of a room. */
+export interface RoomAccess {
+  readonly memberPermissions: number;
+  readonly entryMode: string;
+  readonly createdByAccountId?: number | null;
+}
+
+export interface HubRoles {
+  readonly owner: boolean;
+  readonly creator: boolean;
+  readonly signed_in: boolean;
+}
+
+/** The roles of `who` in a room whose owner rows are `owners` (parity 4.1: the creator is an owner). */
+export function rolesFor(hub: RoomAccess, owners: ReadonlySet<number>, who: Principal | null): HubRoles {
+  if (!who) return { owner: false, creator: false, signed_in: false };
+  const creator = hub.createdByAccountId === who.accountId;
+  return { owner: creator || owners.has(who.accountId), creator, signed_in: true };
+}
+
+const NONE: HubPermissions = Object.fromEntries(HUB_PERMISSION_NAMES.map((n) => [n, false])) as HubPermissions;
+
+/** The 17 permissions of `who` (null: an anonymous guest) in a room (parity 4.2). */
+export function hubPermissions(hub: RoomAccess, roles: HubRoles, who: Principal | null): HubPermissions {
+  if (who?.isDisabled === true) return NONE;
+  const isAdmin = who?.isAdmin === true;
+  const isOwner = roles.owner || isAdmin;
+  const bits = isOwner ? PERMISSIVE_MEMBER_PERMISSIONS : hub.memberPermissions;
   return {
     join_hub: hub.entryMode !== 'deny',
-    update_hub: false,
-    update_hub_promotion: false,
-    update_roles: false,
-    close_hub: false,
-    embed_hub: false,
-    kick_users: false,
-    mute_users: false,
-    amplify_audio: false,
-    ...memberPermissionsToObject(hub.memberPermissions),
+    update_hub: isOwner,
+    update_hub_promotion: isOwner,
+    update_roles: roles.creator || isAdmin,
+    close_hub: isOwner,
+    embed_hub: isOwner,
+    kick_users: isOwner,
+    mute_users: isOwner,
+    amplify_audio: isOwner,
+    ...memberPermissionsToObject(bits),
   };
+}
+
+/** What an anonymous guest may do in a room: join unless it is closed, plus the room's member bits. */
+export function guestPermissions(hub: RoomAccess): HubPermissions {
+  return hubPermissions(hub, rolesFor(hub, new Set(), null), null);
 }

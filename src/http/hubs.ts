@@ -1,26 +1,69 @@
 /**
  * Rooms through the API (parity 6): `POST /api/v1/hubs` with Reticulum's
- * body and answer, and `GET /api/v1/hubs/:sid` with the hub view.
+ * body and answer (a signed-in caller becomes the creator), `GET
+ * /api/v1/hubs/:sid` with the hub view, `PATCH /api/v1/hubs/:sid` for those
+ * who may update the room, and `GET /api/v1/hubs?order=hot|new` listing
+ * public rooms (`allow_promotion`), the hot ones by live members across the
+ * cluster.
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { FromSchema } from 'json-schema-to-ts';
 import { hubPath, hubView, type Hub } from '../core/hub.js';
+import { decideHubUpdate } from '../core/hub-update.js';
 import { PERMISSIVE_MEMBER_PERMISSIONS, RESTRICTIVE_MEMBER_PERMISSIONS } from '../core/permissions.js';
 import { sidFromBytes } from '../core/sids.js';
 import { slugify } from '../core/slug.js';
 import { AppError } from '../errors.js';
+import type { Identity } from '../ports/identity.js';
 import type { Store } from '../ports/store.js';
+import { callerIn, optionalAccount, recordAudit, type RoomDirectory } from './rooms.js';
 
 export interface HubRoutesOptions {
   readonly store: Store;
+  readonly identity: Identity;
+  readonly rooms: RoomDirectory;
   readonly defaultRoomSize: number;
   readonly maxRoomSize: number;
   readonly permissiveRooms: boolean;
+  /** Room creations allowed per second per client address (Reticulum: 1). */
+  readonly createPerSec: number;
   baseUrl(): string;
-  /** Live presence counts of a room. */
-  counts(hubSid: string): { memberCount: number; lobbyCount: number };
 }
+
+/** How many public rooms a listing considers and returns at most. */
+const LIST_SCAN = 500;
+const LIST_MAX = 100;
+
+const listQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    order: { type: 'string', enum: ['hot', 'new'], default: 'new' },
+    limit: { type: 'string', pattern: '^[1-9][0-9]{0,2}$' },
+  },
+} as const;
+
+const patchBodySchema = {
+  type: 'object',
+  required: ['hub'],
+  additionalProperties: false,
+  properties: {
+    hub: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        name: { type: 'string' },
+        description: { type: ['string', 'null'] },
+        room_size: { type: 'integer' },
+        user_data: { type: ['object', 'null'] },
+        member_permissions: { type: 'object' },
+        allow_promotion: { type: 'boolean' },
+        entry_mode: { type: 'string' },
+      },
+    },
+  },
+} as const;
 
 function createBodySchema(maxRoomSize: number) {
   return {
@@ -68,8 +111,12 @@ async function storeWithFreshSid(store: Store, make: (sid: string) => Hub): Prom
 }
 
 export async function hubRoutes(app: FastifyInstance, opts: HubRoutesOptions): Promise<void> {
-  app.post<{ Body: CreateBody }>('/api/v1/hubs', { schema: { body: createBodySchema(opts.maxRoomSize) } }, async (req) => {
+  app.post<{ Body: CreateBody }>(
+    '/api/v1/hubs',
+    { schema: { body: createBodySchema(opts.maxRoomSize) }, config: { rateLimit: { max: opts.createPerSec, timeWindow: 1000 } } },
+    async (req) => {
     const input = req.body.hub;
+    const account = await optionalAccount(req, opts.identity);
     const hub = await storeWithFreshSid(opts.store, (hubSid) => ({
       hubSid,
       name: input.name.trim(),
@@ -82,6 +129,8 @@ export async function hubRoutes(app: FastifyInstance, opts: HubRoutesOptions): P
       allowPromotion: false,
       creatorAssignmentToken: randomBytes(16).toString('hex'),
       embedToken: randomBytes(16).toString('hex'),
+      embedded: false,
+      createdByAccountId: account?.accountId ?? null,
       createdAt: new Date(),
     }));
     req.log.info({ hubSid: hub.hubSid }, 'hub created');
@@ -92,11 +141,37 @@ export async function hubRoutes(app: FastifyInstance, opts: HubRoutesOptions): P
       creator_assignment_token: hub.creatorAssignmentToken,
       embed_token: hub.embedToken,
     };
-  });
+    },
+  );
 
   app.get<{ Params: { sid: string } }>('/api/v1/hubs/:sid', async (req) => {
     const hub = await opts.store.getHub(req.params.sid);
     if (!hub) throw new AppError('HUB_NOT_FOUND', 'No such Hub');
-    return { hubs: [hubView(hub, opts.counts(hub.hubSid), { baseUrl: opts.baseUrl() })] };
+    return { hubs: [hubView(hub, opts.rooms.counts(hub.hubSid), { baseUrl: opts.baseUrl() })] };
+  });
+
+  app.get<{ Querystring: FromSchema<typeof listQuerySchema> }>('/api/v1/hubs', { schema: { querystring: listQuerySchema } }, async (req) => {
+    const limit = Math.min(LIST_MAX, Number(req.query.limit ?? 20));
+    const hubs = await opts.store.listPublicHubs(LIST_SCAN);
+    const live = opts.rooms.clusterCounts();
+    const ranked = req.query.order === 'hot' ? [...hubs].sort((a, b) => (live.get(b.hubSid) ?? 0) - (live.get(a.hubSid) ?? 0)) : hubs;
+    return {
+      hubs: ranked.slice(0, limit).map((hub) => ({
+        ...hubView(hub, { ...opts.rooms.counts(hub.hubSid), memberCount: live.get(hub.hubSid) ?? 0 }, { baseUrl: opts.baseUrl() }),
+      })),
+    };
+  });
+
+  app.patch<{ Params: { sid: string }; Body: FromSchema<typeof patchBodySchema> }>('/api/v1/hubs/:sid', { schema: { body: patchBodySchema } }, async (req) => {
+    const { hub, account, permissions } = await callerIn(req, opts, req.params.sid, 'update_hub');
+    const decision = decideHubUpdate(hub, req.body.hub as Record<string, unknown>, { mode: 'api', canPromote: permissions.update_hub_promotion, maxRoomSize: opts.maxRoomSize });
+    if (!decision.ok) throw new AppError('BAD_REQUEST', decision.message);
+    let updated = hub;
+    if (decision.stale.length > 0) {
+      updated = (await opts.store.updateHub(hub.hubSid, decision.changes)) ?? hub;
+      opts.rooms.command(hub.hubSid, { op: 'hub', hub: updated, stale: decision.stale, by: null });
+      recordAudit(opts.store, req, { hubSid: hub.hubSid, actorAccountId: account.accountId, actorSessionId: null, action: 'update_hub', target: null, details: { stale_fields: [...decision.stale] } });
+    }
+    return { hubs: [hubView(updated, opts.rooms.counts(hub.hubSid), { baseUrl: opts.baseUrl(), canEmbed: permissions.embed_hub })] };
   });
 }

@@ -2,7 +2,8 @@
  * The shared link `/<sid>[/<slug>]` (parity 4.9, 6): a minimal page naming
  * the room until the web client lands. Only the first segment matters; an
  * unknown sid is 404. HEAD answers with a correct Date header, which Hubs
- * uses as its server clock (parity 2.11).
+ * uses as its server clock (parity 2.11). `/<sid>/objects.gltf` serves the
+ * room's pinned objects as one glTF 2.0 scene (parity 5.2).
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Hub } from '../core/hub.js';
@@ -49,6 +50,22 @@ export async function pageRoutes(app: FastifyInstance, opts: PageOptions): Promi
     if (!hub) return notFound(reply);
     return reply.type('text/html; charset=utf-8').header('cache-control', 'no-store').send(renderRoom(hub, opts.baseUrl()));
   };
+  app.get<{ Params: { sid: string } }>('/:sid/objects.gltf', async (req, reply) => {
+    const { sid } = req.params;
+    const hub = isSid(sid) ? await opts.store.getHub(sid) : undefined;
+    if (!hub) return notFound(reply);
+    const nodes = (await opts.store.listRoomObjects(sid)).map((o) => o.gltfNode);
+    return reply
+      .type('model/gltf+json')
+      .header('cache-control', 'no-store')
+      .send({
+        asset: { version: '2.0', generator: 'hubmesh' },
+        scene: 0,
+        scenes: [{ nodes: nodes.map((_, i) => i) }],
+        nodes,
+        extensionsUsed: ['HUBS_components'],
+      });
+  });
   app.get<{ Params: { sid: string } }>('/:sid', handler);
   app.get<{ Params: { sid: string; slug: string } }>('/:sid/:slug', handler);
 }

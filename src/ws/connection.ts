@@ -111,6 +111,10 @@ export class PhxConnection implements ChannelConn, Flushable {
     this.deps.metrics.inc('ws_frames_out_total', undefined, queue.length);
   }
 
+  isJoined(topic: string, joinRef: string | null): boolean {
+    return this.#isOpen && this.#channels.has(topic) && this.#channels.get(topic) === joinRef;
+  }
+
   endChannel(topic: string, joinRef: string | null, how: 'refused' | 'closed' | 'errored'): void {
     if (this.#channels.has(topic) && this.#channels.get(topic) !== joinRef) return;
     this.#channels.delete(topic);

@@ -1,7 +1,8 @@
 /**
  * The built `hubmesh` command as an operator runs it: serve with no
  * configuration but a port, create a room, shut down in order on SIGTERM;
- * invalid configuration fails at start listing every problem.
+ * invalid configuration fails at start listing every problem; create an
+ * account whose token a node on the same data dir accepts.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
@@ -9,6 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { AccountIdentity } from '../../src/adapters/account-identity.js';
+import { JoseTokens } from '../../src/adapters/jose-tokens.js';
+import { openPgliteStore } from '../../src/adapters/pglite-store.js';
+import { loadSecrets } from '../../src/secrets.js';
 import { within } from '../support/wait.js';
 
 const BIN = fileURLToPath(new URL('../../bin/hubmesh.js', import.meta.url));
@@ -108,6 +113,50 @@ describe('hubmesh CLI', () => {
     expect(proc.err()).toContain('HUBMESH_COLOUR is not a known setting');
   });
 
+  it('creates an account and prints a token that a node on the same data dir accepts', async () => {
+    const dataDir = join(await tempDir(), 'data');
+    const env = { HUBMESH_DATA_DIR: dataDir, HUBMESH_LOG_LEVEL: 'warn' };
+    const args = ['accounts', 'create', '--admin', '--email', 'Root@Example.org', '--name', 'Root'];
+    const proc = run(args, env);
+    expect(await within(proc.exited, 30_000, 'accounts create')).toBe(0);
+    const printed = /^account_id: (\d+)\ntoken: (\S+)\n$/.exec(proc.out());
+    expect(printed, `${proc.out()}${proc.err()}`).not.toBeNull();
+    const accountId = Number(printed![1]);
+    const token = printed![2]!;
+
+    // What a node builds from the data dir: the secret it keeps there, and the store under it.
+    const secrets = await loadSecrets(dataDir, undefined);
+    const tokens = new JoseTokens(secrets.secret, secrets.permsKeyPem);
+    expect(await tokens.verifyAccountToken(token)).toBe(accountId);
+    const store = await openPgliteStore({ dir: join(dataDir, 'pglite'), migrate: false });
+    try {
+      const account = await new AccountIdentity({ store, tokens }).authenticate(token);
+      expect(account).toMatchObject({ accountId, email: 'root@example.org', displayName: 'Root', isAdmin: true, state: 'enabled' });
+    } finally {
+      await store.close();
+    }
+
+    const again = run(args, env);
+    expect(await within(again.exited, 30_000, 'accounts create again')).toBe(1);
+    expect(again.err()).toContain('an account with this email already exists');
+    expect(again.out()).toBe('');
+  });
+
+  it.each([
+    [['accounts'], /needs a subcommand/],
+    [['accounts', 'delete'], /unknown accounts subcommand/],
+    [['accounts', 'create', '--bogus'], /--bogus/],
+    [['accounts', 'create', '--email', 'nobody'], /--email must be an email address/],
+    [['accounts', 'create', '--name', ''], /--name must have/],
+    [['accounts', 'create', '--email'], /--email/],
+  ])('refuses %j with the accounts usage and exit code 2', async (args, problem) => {
+    const proc = run(args, { HUBMESH_DATA_DIR: await tempDir() });
+    expect(await within(proc.exited, 10_000, 'exit')).toBe(2);
+    expect(proc.err()).toMatch(problem);
+    expect(proc.err()).toContain('Usage: hubmesh accounts create');
+    expect(proc.out()).toBe('');
+  });
+
   it('prints help for the command and for serve', async () => {
     const help = run(['--help'], {});
     expect(await within(help.exited, 10_000, 'exit')).toBe(0);
@@ -115,6 +164,10 @@ describe('hubmesh CLI', () => {
     const serveHelp = run(['serve', '--help'], {});
     expect(await within(serveHelp.exited, 10_000, 'exit')).toBe(0);
     expect(serveHelp.out()).toContain('HUBMESH_MAX_FRAME_BYTES');
+    expect(help.out()).toContain('accounts');
+    const accountsHelp = run(['accounts', '--help'], {});
+    expect(await within(accountsHelp.exited, 10_000, 'exit')).toBe(0);
+    expect(accountsHelp.out()).toContain('Usage: hubmesh accounts create [--admin] [--email EMAIL] [--name NAME]');
     const bad = run(['frobnicate'], {});
     expect(await within(bad.exited, 10_000, 'exit')).toBe(2);
   });

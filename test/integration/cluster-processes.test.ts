@@ -63,6 +63,7 @@ if (
             HUBMESH_NODE_DOWN_MS: String(NODE_DOWN_MS),
             HUBMESH_LEASE_TTL_MS: '1500',
             HUBMESH_DRAIN_GRACE_MS: '0',
+            HUBMESH_CREATE_HUB_PER_SEC: '1000',
             // Only the first node migrates; the others find the schema in place.
             HUBMESH_AUTO_MIGRATE: i === 0 ? 'true' : 'false',
           },

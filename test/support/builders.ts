@@ -19,6 +19,8 @@ export function makeHub(overrides: Partial<Hub> = {}): Hub {
     allowPromotion: false,
     creatorAssignmentToken: 'c0ffee00c0ffee00',
     embedToken: 'e1beddede1bedded',
+    embedded: false,
+    createdByAccountId: null,
     createdAt: new Date(0),
     ...overrides,
   };
@@ -35,6 +37,7 @@ export function makeMember(overrides: Partial<Member> = {}): Member {
     presence: 'lobby',
     profile: { displayName: 'Cheerful-Fox-123', avatarId: 'basic' },
     context: { mobile: false, embed: false },
+    principal: null,
     roles: { owner: false, creator: false, signed_in: false },
     permissions: permsFor(RESTRICTIVE_MEMBER_PERMISSIONS),
     flags: {},

@@ -32,8 +32,9 @@ describe('decideChat (parity 2.8 message)', () => {
     expect(decideChat(payload, nothing)).toEqual({ ok: true, payload: { ...payload, session_id: 'sender-sid' } });
   });
 
-  it('does not enforce text_chat (Reticulum does not)', () => {
-    expect(decideChat({ type: 'chat', body: 'hi' }, nothing).ok).toBe(true);
+  it('enforces text_chat on the server (Reticulum leaves it to the client)', () => {
+    expect(decideChat({ type: 'chat', body: 'hi' }, nothing)).toMatchObject({ ok: false, code: 'UNAUTHORIZED' });
+    expect(decideChat({ type: 'chat', body: 'hi' }, { sessionId: 's', permissions: permsFor(0x80) }).ok).toBe(true);
   });
 
   it('does not mutate the input', () => {

@@ -127,6 +127,24 @@ describe('loadConfig', () => {
     expect(list).toEqual([expect.stringMatching(/^HUBMESH_PORT /), 'HUBMESH_SOCKET_BUFFER_MAX_BYTES must be >= HUBMESH_SOCKET_BUFFER_BYTES']);
   });
 
+  it('reads the account token TTL, 12 weeks by default', () => {
+    expect(loadConfig({}).accountTokenTtlS).toBe(12 * 7 * 24 * 3600);
+    expect(loadConfig({ HUBMESH_ACCOUNT_TOKEN_TTL_S: '3600' }).accountTokenTtlS).toBe(3600);
+    expect(problems(configError({ HUBMESH_ACCOUNT_TOKEN_TTL_S: '0' }))).toEqual([expect.stringMatching(/^HUBMESH_ACCOUNT_TOKEN_TTL_S /)]);
+  });
+
+  it('reads an OpenID Connect issuer with its key set, and needs both', () => {
+    const oidc = { HUBMESH_OIDC_ISSUER: 'https://id.example.org/realms/rooms', HUBMESH_OIDC_JWKS_URL: 'https://id.example.org/realms/rooms/certs' };
+    expect(loadConfig(oidc)).toMatchObject({ oidcIssuer: oidc.HUBMESH_OIDC_ISSUER, oidcJwksUrl: oidc.HUBMESH_OIDC_JWKS_URL });
+    expect(loadConfig({ ...oidc, HUBMESH_OIDC_AUDIENCE: 'hubmesh' }).oidcAudience).toBe('hubmesh');
+    expect(loadConfig({}).oidcIssuer).toBeUndefined();
+    const together = 'HUBMESH_OIDC_ISSUER and HUBMESH_OIDC_JWKS_URL must be set together';
+    expect(problems(configError({ HUBMESH_OIDC_ISSUER: oidc.HUBMESH_OIDC_ISSUER }))).toEqual([together]);
+    expect(problems(configError({ HUBMESH_OIDC_JWKS_URL: oidc.HUBMESH_OIDC_JWKS_URL }))).toEqual([together]);
+    expect(problems(configError({ HUBMESH_OIDC_AUDIENCE: 'hubmesh' }))).toEqual(['HUBMESH_OIDC_AUDIENCE needs HUBMESH_OIDC_ISSUER']);
+    expect(problems(configError({ ...oidc, HUBMESH_OIDC_ISSUER: 'id.example.org' }))).toEqual([expect.stringMatching(/^HUBMESH_OIDC_ISSUER /)]);
+  });
+
   it('reports an invalid override by its variable name', () => {
     expect(problems(configError({}, { port: 70000 }))).toEqual([expect.stringMatching(/^HUBMESH_PORT /)]);
   });
