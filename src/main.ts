@@ -28,6 +28,7 @@ import { hubRoutes } from './http/hubs.js';
 import { mediaRoutes } from './http/media.js';
 import { metaRoutes } from './http/meta.js';
 import { moderationRoutes } from './http/moderation.js';
+import { registerOpenapi } from './http/openapi.js';
 import type { RoomDirectory } from './http/rooms.js';
 import { pageRoutes } from './http/page.js';
 import type { Bus } from './ports/bus.js';
@@ -98,9 +99,25 @@ export interface HubmeshNode {
   close(): Promise<void>;
 }
 
+/** Query parameters that carry secrets (file tokens, session tokens, invites); their values never reach the log. */
+const SECRET_PARAMS = /([?&](?:token|session_token|auth_token|perms_token|hub_invite_id|embed_token)=)[^&#]*/gi;
+
+export function redactUrl(url: string): string {
+  return url.replace(SECRET_PARAMS, '$1[redacted]');
+}
+
 function createLogger(config: Config): Logger {
   return pino({
     level: config.logLevel,
+    serializers: {
+      req: (req: { method?: string; url?: string; host?: string; ip?: string; socket?: { remotePort?: number } }) => ({
+        method: req.method,
+        url: redactUrl(req.url ?? ''),
+        host: req.host,
+        remoteAddress: req.ip,
+        remotePort: req.socket?.remotePort,
+      }),
+    },
     redact: { paths: ['req.headers.authorization', 'req.headers.cookie', '*.token', '*.session_token', '*.perms_token'], censor: '[redacted]' },
   });
 }
@@ -179,6 +196,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     // Probes and the page clock (HEAD) are not the API.
     allowList: (req) => !req.url.startsWith('/api/'),
   });
+  await registerOpenapi(app, VERSION);
   await app.register(healthRoutes, { isReady: () => isReady, pingStore: () => store.ping(READY_PING_MS), isBusUp: () => bus?.isConnected });
   await app.register(metaRoutes, { version: VERSION, pool: POOL, baseUrl: () => baseUrl });
   await app.register(hubRoutes, {

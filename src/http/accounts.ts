@@ -10,6 +10,7 @@ import { AppError } from '../errors.js';
 import type { Identity } from '../ports/identity.js';
 import type { Account, NewAccount, Store } from '../ports/store.js';
 import { bearerAccount } from './auth.js';
+import { doc } from './openapi.js';
 
 export interface AccountRoutesOptions {
   readonly store: Store;
@@ -76,7 +77,7 @@ export async function accountRoutes(app: FastifyInstance, opts: AccountRoutesOpt
     admins.set(req, account);
   };
 
-  app.post<{ Body: CreateBody }>('/api/v1/accounts', { onRequest: requireAdmin, schema: { body: createBodySchema } }, async (req, reply) => {
+  app.post<{ Body: CreateBody }>('/api/v1/accounts', { onRequest: requireAdmin, schema: { ...doc('accounts', 'Create an account and a token for it (admins only)', { bearer: true }), body: createBodySchema } }, async (req, reply) => {
     const input = req.body.account;
     const account = await createLocalAccount(opts.store, {
       email: input.email === undefined ? null : normalizeEmail(input.email),
@@ -88,5 +89,5 @@ export async function accountRoutes(app: FastifyInstance, opts: AccountRoutesOpt
     return reply.status(201).send({ ...accountView(account), token });
   });
 
-  app.get('/api/v1/accounts/me', async (req) => accountView(await bearerAccount(req, opts.identity)));
+  app.get('/api/v1/accounts/me', { schema: doc('accounts', 'The account a token belongs to', { bearer: true }) }, async (req) => accountView(await bearerAccount(req, opts.identity)));
 }

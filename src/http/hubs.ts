@@ -17,6 +17,7 @@ import { slugify } from '../core/slug.js';
 import { AppError } from '../errors.js';
 import type { Identity } from '../ports/identity.js';
 import type { Store } from '../ports/store.js';
+import { doc } from './openapi.js';
 import { callerIn, optionalAccount, recordAudit, type RoomDirectory } from './rooms.js';
 
 export interface HubRoutesOptions {
@@ -113,7 +114,7 @@ async function storeWithFreshSid(store: Store, make: (sid: string) => Hub): Prom
 export async function hubRoutes(app: FastifyInstance, opts: HubRoutesOptions): Promise<void> {
   app.post<{ Body: CreateBody }>(
     '/api/v1/hubs',
-    { schema: { body: createBodySchema(opts.maxRoomSize) }, config: { rateLimit: { max: opts.createPerSec, timeWindow: 1000 } } },
+    { schema: { ...doc('rooms', 'Create a room (a bearer token makes its account the creator)'), body: createBodySchema(opts.maxRoomSize) }, config: { rateLimit: { max: opts.createPerSec, timeWindow: 1000 } } },
     async (req) => {
     const input = req.body.hub;
     const account = await optionalAccount(req, opts.identity);
@@ -144,13 +145,13 @@ export async function hubRoutes(app: FastifyInstance, opts: HubRoutesOptions): P
     },
   );
 
-  app.get<{ Params: { sid: string } }>('/api/v1/hubs/:sid', async (req) => {
+  app.get<{ Params: { sid: string } }>('/api/v1/hubs/:sid', { schema: doc('rooms', 'Read a room') }, async (req) => {
     const hub = await opts.store.getHub(req.params.sid);
     if (!hub) throw new AppError('HUB_NOT_FOUND', 'No such Hub');
     return { hubs: [hubView(hub, opts.rooms.counts(hub.hubSid), { baseUrl: opts.baseUrl() })] };
   });
 
-  app.get<{ Querystring: FromSchema<typeof listQuerySchema> }>('/api/v1/hubs', { schema: { querystring: listQuerySchema } }, async (req) => {
+  app.get<{ Querystring: FromSchema<typeof listQuerySchema> }>('/api/v1/hubs', { schema: { ...doc('rooms', 'List public rooms, newest or most populated (order=hot) first'), querystring: listQuerySchema } }, async (req) => {
     const limit = Math.min(LIST_MAX, Number(req.query.limit ?? 20));
     const hubs = await opts.store.listPublicHubs(LIST_SCAN);
     const live = opts.rooms.clusterCounts();
@@ -162,7 +163,7 @@ export async function hubRoutes(app: FastifyInstance, opts: HubRoutesOptions): P
     };
   });
 
-  app.patch<{ Params: { sid: string }; Body: FromSchema<typeof patchBodySchema> }>('/api/v1/hubs/:sid', { schema: { body: patchBodySchema } }, async (req) => {
+  app.patch<{ Params: { sid: string }; Body: FromSchema<typeof patchBodySchema> }>('/api/v1/hubs/:sid', { schema: { ...doc('rooms', 'Change a room (member_permissions are merged)', { bearer: true }), body: patchBodySchema } }, async (req) => {
     const { hub, account, permissions } = await callerIn(req, opts, req.params.sid, 'update_hub');
     const decision = decideHubUpdate(hub, req.body.hub as Record<string, unknown>, { mode: 'api', canPromote: permissions.update_hub_promotion, maxRoomSize: opts.maxRoomSize });
     if (!decision.ok) throw new AppError('BAD_REQUEST', decision.message);

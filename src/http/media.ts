@@ -21,6 +21,7 @@ import { extensionFor, sniffContentType, SNIFF_BYTES } from '../core/sniff.js';
 import { AppError } from '../errors.js';
 import type { FileStore } from '../ports/file-store.js';
 import type { Store } from '../ports/store.js';
+import { doc } from './openapi.js';
 
 export interface MediaOptions {
   readonly store: Store;
@@ -159,7 +160,7 @@ async function download(opts: MediaOptions, req: FastifyRequest<{ Params: { name
 
 export async function mediaRoutes(app: FastifyInstance, opts: MediaOptions): Promise<void> {
   await app.register(multipart);
-  app.post('/api/v1/media', async (req) => upload(opts, req));
+  app.post('/api/v1/media', { schema: doc('media', 'Upload a file (multipart field media); answers its id and access token') }, async (req) => upload(opts, req));
   app.route<{ Params: { name: string }; Querystring: { token?: string } }>({
     method: ['GET', 'HEAD'],
     url: '/files/:name',

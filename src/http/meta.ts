@@ -1,5 +1,6 @@
 /** `GET /api/v1/meta` (parity 1.1, 6): where clients open their socket. */
 import type { FastifyInstance } from 'fastify';
+import { doc } from './openapi.js';
 
 export interface MetaOptions {
   readonly version: string;
@@ -9,7 +10,7 @@ export interface MetaOptions {
 }
 
 export async function metaRoutes(app: FastifyInstance, opts: MetaOptions): Promise<void> {
-  app.get('/api/v1/meta', async () => {
+  app.get('/api/v1/meta', { schema: doc('meta', 'Version and pool of this node') }, async () => {
     const url = new URL(opts.baseUrl());
     const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
     return { version: opts.version, phx_host: url.hostname, phx_port: port, pool: opts.pool };

@@ -12,6 +12,7 @@ import { hubView } from '../core/hub.js';
 import { AppError } from '../errors.js';
 import type { Identity } from '../ports/identity.js';
 import type { Ban, Store } from '../ports/store.js';
+import { doc } from './openapi.js';
 import { callerIn, recordAudit, type RoomDirectory } from './rooms.js';
 
 export interface ModerationOptions {
@@ -81,7 +82,7 @@ export async function moderationRoutes(app: FastifyInstance, opts: ModerationOpt
     return stored;
   };
 
-  app.post<{ Params: { sid: string }; Body: KickBody }>('/api/v1/hubs/:sid/kick', { schema: { params: sidParams, body: kickBody } }, async (req) => {
+  app.post<{ Params: { sid: string }; Body: KickBody }>('/api/v1/hubs/:sid/kick', { schema: { ...doc('moderation', 'Kick a session or an account out of the room, optionally banning it', { bearer: true }), params: sidParams, body: kickBody } }, async (req) => {
     const { hub, account } = await callerIn(req, opts, req.params.sid, 'kick_users');
     const body = req.body;
     const stored = body.ban_seconds !== undefined ? await ban(hub.hubSid, account.accountId, body, body.ban_seconds) : null;
@@ -90,12 +91,12 @@ export async function moderationRoutes(app: FastifyInstance, opts: ModerationOpt
     return { kicked: true, ban: stored ? banView(stored) : null };
   });
 
-  app.get<{ Params: { sid: string } }>('/api/v1/hubs/:sid/bans', { schema: { params: sidParams } }, async (req) => {
+  app.get<{ Params: { sid: string } }>('/api/v1/hubs/:sid/bans', { schema: { ...doc('moderation', 'List the bans in force', { bearer: true }), params: sidParams } }, async (req) => {
     const { hub } = await callerIn(req, opts, req.params.sid, 'kick_users');
     return { bans: (await opts.store.listBans(hub.hubSid, new Date(opts.now()))).map(banView) };
   });
 
-  app.post<{ Params: { sid: string }; Body: BanBody }>('/api/v1/hubs/:sid/bans', { schema: { params: sidParams, body: banBody } }, async (req, reply) => {
+  app.post<{ Params: { sid: string }; Body: BanBody }>('/api/v1/hubs/:sid/bans', { schema: { ...doc('moderation', 'Ban a session or an account (and put it out of the room now)', { bearer: true }), params: sidParams, body: banBody } }, async (req, reply) => {
     const { hub, account } = await callerIn(req, opts, req.params.sid, 'kick_users');
     const body = req.body;
     const stored = await ban(hub.hubSid, account.accountId, body, body.duration_seconds);
@@ -105,7 +106,7 @@ export async function moderationRoutes(app: FastifyInstance, opts: ModerationOpt
     return reply.status(201).send(banView(stored));
   });
 
-  app.delete<{ Params: { sid: string; id: string } }>('/api/v1/hubs/:sid/bans/:id', async (req, reply) => {
+  app.delete<{ Params: { sid: string; id: string } }>('/api/v1/hubs/:sid/bans/:id', { schema: doc('moderation', 'Lift a ban', { bearer: true }) }, async (req, reply) => {
     const { hub, account } = await callerIn(req, opts, req.params.sid, 'kick_users');
     const banId = /^[1-9][0-9]{0,15}$/.test(req.params.id) ? Number(req.params.id) : NaN;
     if (!Number.isSafeInteger(banId) || !(await opts.store.deleteBan(hub.hubSid, banId))) throw new AppError('NOT_FOUND', 'no such ban in this room');
@@ -114,14 +115,14 @@ export async function moderationRoutes(app: FastifyInstance, opts: ModerationOpt
     return reply.status(204).send();
   });
 
-  app.post<{ Params: { sid: string }; Body: FromSchema<typeof muteBody> }>('/api/v1/hubs/:sid/mute', { schema: { params: sidParams, body: muteBody } }, async (req) => {
+  app.post<{ Params: { sid: string }; Body: FromSchema<typeof muteBody> }>('/api/v1/hubs/:sid/mute', { schema: { ...doc('moderation', 'Ask a session to mute its microphone', { bearer: true }), params: sidParams, body: muteBody } }, async (req) => {
     const { hub, account } = await callerIn(req, opts, req.params.sid, 'mute_users');
     opts.rooms.command(hub.hubSid, { op: 'mute', session: req.body.session_id });
     recordAudit(opts.store, req, { hubSid: hub.hubSid, actorAccountId: account.accountId, actorSessionId: null, action: 'mute', target: `session:${req.body.session_id}`, details: null });
     return { muted: true };
   });
 
-  app.post<{ Params: { sid: string } }>('/api/v1/hubs/:sid/close', { schema: { params: sidParams } }, async (req) => {
+  app.post<{ Params: { sid: string } }>('/api/v1/hubs/:sid/close', { schema: { ...doc('moderation', 'Close the room: everyone is put out and later joins get closed', { bearer: true }), params: sidParams } }, async (req) => {
     const { hub, account } = await callerIn(req, opts, req.params.sid, 'close_hub');
     const closed = (await opts.store.updateHub(hub.hubSid, { entryMode: 'deny' })) ?? hub;
     opts.rooms.command(hub.hubSid, { op: 'hub', hub: closed, stale: ['entry_mode'], by: null, close: true });
@@ -129,7 +130,7 @@ export async function moderationRoutes(app: FastifyInstance, opts: ModerationOpt
     return { hubs: [hubView(closed, opts.rooms.counts(hub.hubSid), { baseUrl: opts.baseUrl() })] };
   });
 
-  app.get<{ Params: { sid: string } }>('/api/v1/hubs/:sid/members', { schema: { params: sidParams } }, async (req) => {
+  app.get<{ Params: { sid: string } }>('/api/v1/hubs/:sid/members', { schema: { ...doc('moderation', 'Who is in the room, on every node', { bearer: true }), params: sidParams } }, async (req) => {
     const { hub } = await callerIn(req, opts, req.params.sid, 'kick_users');
     const presence = await opts.rooms.members(hub.hubSid);
     return {
