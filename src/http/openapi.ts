@@ -26,7 +26,7 @@ export async function registerOpenapi(app: FastifyInstance, version: string): Pr
         title: 'hubmesh API',
         version,
         description:
-          'Rooms, moderation, accounts and uploads of a hubmesh node. Errors are JSON `{reason, message}`; reasons follow Reticulum where it has one (`not_found`, `closed`, `join_denied`) and are otherwise ours (`unauthenticated` 401, `unauthorized` 403, `bad_request` 422, `rate_limited` 429, `persist_failed` 503).',
+          'Rooms, moderation, accounts and uploads of a hubmesh node. Errors are JSON `{code, message}`; codes follow Reticulum where it has one (`not_found`, `closed`, `join_denied`) and are otherwise ours (`unauthenticated` 401, `unauthorized` 403, `bad_request` 422, `rate_limited` 429, `persist_failed` 503).',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An account token (`hubmesh accounts create`, `POST /api/v1/accounts`) or, when configured, an OpenID Connect ID token.' } } },
       tags: [
