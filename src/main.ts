@@ -168,6 +168,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     clock,
     metrics,
     tokens,
+    identity,
     log: log.child({ component: 'sockets' }),
     maxFrameBytes: config.maxFrameBytes,
     idleTimeoutMs: config.idleTimeoutMs,

@@ -15,6 +15,9 @@ import type { HubItem } from '../../actors/hub/hub-msg.js';
 import { isFlooding, newBucket, takeToken, type RateBucket, type RateLimit } from '../core/rate-limit.js';
 import { ErrorCode, type ErrorCodeName } from '../errors.js';
 import type { Clock } from '../ports/clock.js';
+import type { Identity } from '../ports/identity.js';
+import type { Account } from '../ports/store.js';
+import type { Tokens } from '../ports/tokens.js';
 import type { Metrics } from '../ports/metrics.js';
 import { decodeText, OutFrame, peekBinaryPush } from '../protocol/codec.js';
 import { CloseCode, PHOENIX_TOPIC, PhxEvent, type InFrame, type WireVersion } from '../protocol/frames.js';
@@ -35,6 +38,9 @@ export interface ConnectionDeps {
   closed(conn: PhxConnection): void;
   /** True while the node drains: no new room joins. */
   isDraining(): boolean;
+  /** For the `ret` channel: sign-in with a token, and global perms tokens. */
+  readonly identity: Identity;
+  readonly tokens: Tokens;
 }
 
 const HUB_PREFIX = 'hub:';
@@ -47,6 +53,8 @@ export class PhxConnection implements ChannelConn, Flushable {
   readonly #bucket: RateBucket;
   /** join_ref of the `ret` channel; undefined while not joined. */
   #retJoinRef: string | null | undefined;
+  /** The account the `ret` join signed in with. */
+  #retAccount: Account | null = null;
   #queue: Buffer[] = [];
   #queuedBytes = 0;
   #isOpen = true;
@@ -201,8 +209,27 @@ export class PhxConnection implements ChannelConn, Flushable {
     const { event, joinRef, ref } = frame;
     if (event === PhxEvent.JOIN) {
       if (this.#retJoinRef !== undefined) this.send(new OutFrame(this.#retJoinRef, this.#retJoinRef, RET_TOPIC, PhxEvent.CLOSE, {}));
-      this.#retJoinRef = joinRef;
-      return this.send(OutFrame.reply(joinRef, ref, RET_TOPIC, 'ok', { session_id: this.sessionId, vapid_public_key: null }));
+      this.#retJoinRef = undefined;
+      const token = frame.payload['token'];
+      const accept = (account: Account | null) => {
+        this.#retJoinRef = joinRef;
+        this.#retAccount = account;
+        this.send(OutFrame.reply(joinRef, ref, RET_TOPIC, 'ok', { session_id: this.sessionId, vapid_public_key: null }));
+      };
+      if (typeof token !== 'string' || token === '') return accept(null);
+      // Parity: a ret join whose account token does not verify is refused.
+      this.deps.identity.authenticate(token).then(
+        (account) => {
+          if (!this.#isOpen) return;
+          if (account && account.state === 'enabled') return accept(account);
+          this.send(OutFrame.reply(joinRef, ref, RET_TOPIC, 'error', { message: 'Sign in failed', reason: ErrorCode.SIGN_IN_FAILED.reason }));
+        },
+        (err: unknown) => {
+          this.deps.log.warn({ err }, 'could not check a ret token');
+          this.#reply(joinRef, ref, RET_TOPIC, 'STORE_UNAVAILABLE', 'accounts cannot be checked now; try again shortly');
+        },
+      );
+      return;
     }
     if (event === PhxEvent.LEAVE) {
       const old = this.#retJoinRef;
@@ -214,7 +241,25 @@ export class PhxConnection implements ChannelConn, Flushable {
     if (this.#retJoinRef === undefined) return this.#reply(joinRef, ref, RET_TOPIC, 'UNMATCHED_TOPIC', 'not joined to ret');
     // Reticulum tracks the hub a socket is in for its own presence; nothing here needs it.
     if (event === 'change_hub') return;
-    if (event === 'refresh_perms_token') return this.#reply(joinRef, ref, RET_TOPIC, 'NOT_IMPLEMENTED', 'refresh_perms_token is not supported yet');
+    if (event === 'refresh_perms_token') {
+      // Global perms only, as Reticulum's ret channel: no room, so no hub permissions.
+      const account = this.#retAccount;
+      const claims = {
+        tweet: false,
+        create_hub: true,
+        ...(account?.isAdmin === true ? { postgrest_role: 'ret_admin' } : {}),
+        account_id: account ? String(account.accountId) : null,
+        sub: account ? String(account.accountId) : this.sessionId,
+      };
+      this.deps.tokens.signPermsToken(claims).then(
+        (permsToken) => this.send(OutFrame.reply(joinRef, ref, RET_TOPIC, 'ok', { perms_token: permsToken })),
+        (err: unknown) => {
+          this.deps.log.error({ err }, 'could not sign a perms token');
+          this.#reply(joinRef, ref, RET_TOPIC, 'INTERNAL', 'could not sign a perms token');
+        },
+      );
+      return;
+    }
     this.#reply(joinRef, ref, RET_TOPIC, 'UNKNOWN_EVENT', `unknown event ${JSON.stringify(event.slice(0, 64))}`);
   }
 

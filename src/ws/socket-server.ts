@@ -16,6 +16,7 @@ import type { HubItem } from '../../actors/hub/hub-msg.js';
 import type { RateLimit } from '../core/rate-limit.js';
 import { AppError } from '../errors.js';
 import type { Clock, Timer } from '../ports/clock.js';
+import type { Identity } from '../ports/identity.js';
 import type { Metrics } from '../ports/metrics.js';
 import type { Tokens } from '../ports/tokens.js';
 import { wireVersionFromVsn } from '../protocol/codec.js';
@@ -31,6 +32,7 @@ export interface SocketServerDeps {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly tokens: Tokens;
+  readonly identity: Identity;
   readonly maxFrameBytes: number;
   readonly idleTimeoutMs: number;
   readonly rateLimit: RateLimit;
@@ -111,6 +113,8 @@ export class SocketServer {
       dispatch: (hubSid, item) => this.#dispatch(hubSid, item),
       closed: (c) => this.#forget(c),
       isDraining: () => this.#isDraining,
+      identity: this.#deps.identity,
+      tokens: this.#deps.tokens,
     });
     this.#conns.add(conn);
     let session = this.#sessions.get(sessionId);
