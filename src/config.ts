@@ -38,6 +38,7 @@ export const configSchema = {
     databaseUrl: { type: 'string', pattern: '^postgres(ql)?://', description: 'PostgreSQL connection URL; unset, the node keeps its data in PGlite under the data dir.' },
     autoMigrate: { type: 'boolean', default: true, description: 'Apply database migrations when the node starts (`hubmesh migrate` does it on demand).' },
     permissiveRooms: { type: 'boolean', default: false, description: 'New rooms let members spawn, draw, pin and fly (Reticulum permissive_rooms); otherwise only voice and text chat.' },
+    chatHistory: { type: 'integer', minimum: 0, maximum: 100000, default: 100, description: 'Chat messages (chat, photo, video) kept per room for moderators (GET /api/v1/hubs/:sid/messages); 0 keeps none.' },
     createHubPerSec: { type: 'integer', minimum: 1, default: 1, description: 'Rooms one client address may create per second (Reticulum: 1); more get 429.' },
     httpRatePerMin: { type: 'integer', minimum: 1, default: 600, description: 'HTTP API requests one client address may make per minute; more get 429.' },
     accountTokenTtlS: { type: 'integer', minimum: 60, default: 7257600, description: 'How long an account token is valid, in seconds (Reticulum: 12 weeks).' },
@@ -45,7 +46,7 @@ export const configSchema = {
     oidcJwksUrl: { type: 'string', pattern: '^https?://\\S+$', description: "URL of that issuer's JSON Web Key Set; needs HUBMESH_OIDC_ISSUER." },
     oidcAudience: { type: 'string', minLength: 1, description: "The `aud` the issuer's tokens must carry (its client id for hubmesh); unset, any audience." },
   },
-  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'defaultRoomSize', 'maxRoomSize', 'maxNafBytes', 'maxEntitiesPerSession', 'handoverLeadMs', 'maxUploadBytes', 'uploadTtlMs', 'nodeDownMs', 'leaseTtlMs', 'drainGraceMs', 'autoMigrate', 'permissiveRooms', 'createHubPerSec', 'httpRatePerMin', 'accountTokenTtlS'],
+  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'defaultRoomSize', 'maxRoomSize', 'maxNafBytes', 'maxEntitiesPerSession', 'handoverLeadMs', 'maxUploadBytes', 'uploadTtlMs', 'nodeDownMs', 'leaseTtlMs', 'drainGraceMs', 'autoMigrate', 'permissiveRooms', 'chatHistory', 'createHubPerSec', 'httpRatePerMin', 'accountTokenTtlS'],
 } as const;
 
 export type Config = Readonly<FromSchema<typeof configSchema>>;
@@ -80,6 +81,7 @@ export const configEnv: Readonly<Record<ConfigKey, string>> = {
   databaseUrl: 'DATABASE_URL',
   autoMigrate: 'HUBMESH_AUTO_MIGRATE',
   permissiveRooms: 'HUBMESH_PERMISSIVE_ROOMS',
+  chatHistory: 'HUBMESH_CHAT_HISTORY',
   createHubPerSec: 'HUBMESH_CREATE_HUB_PER_SEC',
   httpRatePerMin: 'HUBMESH_HTTP_RATE_PER_MIN',
   accountTokenTtlS: 'HUBMESH_ACCOUNT_TOKEN_TTL_S',

@@ -152,6 +152,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     metrics,
     tokens,
     maxRoomSize: config.maxRoomSize,
+    chatHistory: config.chatHistory,
     disconnectSession: (sessionId) => mesh.sockets?.disconnectSession(sessionId),
     log: log.child({ component: 'hubs' }),
     roomIdleMs: config.roomIdleMs,

@@ -8,6 +8,7 @@
 import { decideChat } from '../../src/core/chat.js';
 import { applyMemberEvent, MEMBER_EVENTS } from '../../src/core/member.js';
 import { ACCOUNT_EVENTS, handleAccountEvent } from './account-events.js';
+import type { Payload } from '../../src/protocol/frames.js';
 import type { HubEvent } from './hub-msg.js';
 import { handleModeration, MODERATION_EVENTS } from './moderation.js';
 import { handleNaf } from './naf.js';
@@ -51,6 +52,19 @@ function handleBlock(room: Room, seat: Seat, msg: HubEvent): void {
   room.link.publish({ t: 'blk', s: self, o: target, on: event === 'block' });
 }
 
+const KEPT_TYPES = new Set(['chat', 'photo', 'video']);
+
+/** Adds a chat message to the room's history for moderators; relaying never waits for it, and a failed write is only logged. */
+function keepChat(room: Room, seat: Seat, payload: Payload): void {
+  const type = payload['type'] as string;
+  if (room.deps.chatHistory === 0 || !KEPT_TYPES.has(type)) return;
+  const message = { sessionId: seat.member.sessionId, accountId: seat.member.principal?.accountId ?? null, type, body: payload['body'] ?? null };
+  room.deps.store.appendChat(room.hub.hubSid, message, room.deps.chatHistory).catch((err: unknown) => {
+    room.deps.metrics.inc('hub_chat_history_errors_total');
+    room.deps.log.debug({ err, hubSid: room.hub.hubSid }, 'could not keep a chat message');
+  });
+}
+
 const BLOCK_EVENTS = new Set(['block', 'unblock', 'block_naf', 'unblock_naf']);
 
 export function handleEvent(room: Room, msg: HubEvent): void | Promise<void> {
@@ -68,8 +82,10 @@ export function handleEvent(room: Room, msg: HubEvent): void | Promise<void> {
   if (event === 'nafr' || event === 'naf') return handleNaf(room, seat, msg);
   if (event === 'message') {
     const chat = decideChat(payload, sender);
-    if (chat.ok) room.relay('message', chat.payload, { from: sender.sessionId });
-    else room.replyError(conn, seat.joinRef, frame.ref, chat.code, chat.message);
+    if (chat.ok) {
+      room.relay('message', chat.payload, { from: sender.sessionId });
+      keepChat(room, seat, chat.payload);
+    } else room.replyError(conn, seat.joinRef, frame.ref, chat.code, chat.message);
     return;
   }
   if (BLOCK_EVENTS.has(event)) return handleBlock(room, seat, msg);

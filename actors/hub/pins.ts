@@ -31,7 +31,10 @@ async function promote(store: Store, payload: Payload): Promise<void> {
   const promotion = payload['promotion_token'];
   const refused = new AppError('FORBIDDEN', 'the file cannot be promoted with these tokens');
   if (typeof fileId !== 'string' || typeof access !== 'string') throw refused;
-  const file = await store.getFile(fileId);
+  const file = await store.getFile(fileId).catch((err: unknown) => {
+    // The read is the first step of the pin's write: failing, it is the write that failed.
+    throw err instanceof AppError && err.code === 'STORE_UNAVAILABLE' ? new AppError('PERSIST_FAILED', 'could not read the file record', { cause: err }) : err;
+  });
   if (!file || !isTokenValid(access, file.tokenHash)) throw refused;
   if (file.promotionTokenHash !== null && (typeof promotion !== 'string' || !isTokenValid(promotion, file.promotionTokenHash))) throw refused;
   await store.promoteFile(fileId);

@@ -46,6 +46,8 @@ export interface HubDeps {
   readonly store: Store;
   readonly identity: Identity;
   readonly maxRoomSize: number;
+  /** Chat messages kept per room; 0 keeps none. */
+  readonly chatHistory: number;
   /** Tells the other nodes holding room `hubSid` of a command this node applied (src/core/control.ts). */
   publishControl(hubSid: string, cmd: RoomCommand): void;
   /** Closes every socket of a session on this node. */

@@ -1,6 +1,6 @@
 import type { Hub } from '../core/hub.js';
 import { AppError } from '../errors.js';
-import type { Account, AccountPatch, AuditEntry, Ban, EntityState, EntityUpdate, HubPatch, NewAccount, NewBan, RoomObject, Store, StoredFile } from '../ports/store.js';
+import type { Account, AccountPatch, AuditEntry, Ban, ChatMessage, EntityState, EntityUpdate, HubPatch, NewAccount, NewBan, RoomObject, Store, StoredFile } from '../ports/store.js';
 
 /** The room's map, made on first use. */
 function roomMap<K, V>(maps: Map<string, Map<K, V>>, hubSid: string): Map<K, V> {
@@ -32,6 +32,7 @@ export class MemoryStore implements Store {
   /** Per room, keyed by the update's own nid, as the SQL primary key. */
   readonly #updates = new Map<string, Map<string, EntityUpdate>>();
   readonly #audit: AuditEntry[] = [];
+  readonly #chat = new Map<string, ChatMessage[]>();
   #nextAccountId = 1;
   #nextBanId = 1;
   #closed = false;
@@ -270,6 +271,19 @@ export class MemoryStore implements Store {
     this.#check();
     const updates = [...(this.#updates.get(hubSid)?.values() ?? [])];
     return [...(this.#entities.get(hubSid)?.values() ?? [])].map((e) => structuredClone({ ...e, updates: updates.filter((u) => u.rootNid === e.nid) }));
+  }
+
+  async appendChat(hubSid: string, message: ChatMessage, keep: number): Promise<void> {
+    this.#check();
+    if (!this.#hubs.has(hubSid)) throw new AppError('HUB_NOT_FOUND', `no hub ${hubSid}`);
+    const history = this.#chat.get(hubSid) ?? [];
+    history.push({ ...structuredClone(message), createdAt: new Date() });
+    this.#chat.set(hubSid, history.slice(-keep));
+  }
+
+  async listChat(hubSid: string, limit: number): Promise<ChatMessage[]> {
+    this.#check();
+    return structuredClone((this.#chat.get(hubSid) ?? []).slice(-limit));
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {

@@ -10,7 +10,7 @@ import { migrations } from '../../migrations/index.js';
 import type { EntryMode, Hub } from '../core/hub.js';
 import { AppError, type ErrorCodeName } from '../errors.js';
 import type { Payload } from '../protocol/frames.js';
-import type { Account, AccountPatch, AuditEntry, Ban, EntityState, EntityUpdate, HubPatch, NewAccount, NewBan, RoomObject, Store, StoredFile } from '../ports/store.js';
+import type { Account, AccountPatch, AuditEntry, ChatMessage, Ban, EntityState, EntityUpdate, HubPatch, NewAccount, NewBan, RoomObject, Store, StoredFile } from '../ports/store.js';
 
 type Json = ColumnType<Payload | null, string | null, string | null>;
 type RequiredJson = ColumnType<Payload, string, string>;
@@ -137,6 +137,17 @@ export interface Database {
   entity_states: EntityStatesTable;
   entity_sub_states: EntitySubStatesTable;
   audit_log: AuditLogTable;
+  chat_messages: ChatMessagesTable;
+}
+
+export interface ChatMessagesTable {
+  chat_message_id: Generated<number>;
+  hub_id: number;
+  session_id: string;
+  account_id: number | null;
+  type: string;
+  body: ColumnType<unknown, string | null, string | null>;
+  created_at: ColumnType<Date, Date | undefined, never>;
 }
 
 function toFile(row: Selectable<OwnedFilesTable>): StoredFile {
@@ -686,6 +697,29 @@ export class SqlStore implements Store {
       if (r.sub_nid !== null && r.update_message !== null) state.updates.push({ nid: r.sub_nid, rootNid: r.nid, updateMessage: r.update_message });
     }
     return [...states.values()];
+  }
+
+  async appendChat(hubSid: string, message: ChatMessage, keep: number): Promise<void> {
+    await this.#write('store the chat message', async () => {
+      const hub = await this.#db.selectFrom('hubs').select('hub_id').where('hub_sid', '=', hubSid).executeTakeFirst();
+      if (!hub) throw new AppError('HUB_NOT_FOUND', `no hub ${hubSid}`);
+      await this.#db.transaction().execute(async (tx) => {
+        await tx
+          .insertInto('chat_messages')
+          .values({ hub_id: hub.hub_id, session_id: message.sessionId, account_id: message.accountId, type: message.type, body: message.body === undefined ? null : JSON.stringify(message.body) })
+          .execute();
+        // Keep the newest `keep`: everything older than the keep-th newest goes.
+        const cutoff = await tx.selectFrom('chat_messages').select('chat_message_id').where('hub_id', '=', hub.hub_id).orderBy('chat_message_id', 'desc').offset(keep).limit(1).executeTakeFirst();
+        if (cutoff) await tx.deleteFrom('chat_messages').where('hub_id', '=', hub.hub_id).where('chat_message_id', '<=', cutoff.chat_message_id).execute();
+      });
+    });
+  }
+
+  async listChat(hubSid: string, limit: number): Promise<ChatMessage[]> {
+    const rows = await this.#read('list chat messages', () =>
+      this.#db.selectFrom('chat_messages').selectAll().where('hub_id', '=', this.#hubId(hubSid)).orderBy('chat_message_id', 'desc').limit(limit).execute(),
+    );
+    return rows.reverse().map((r) => ({ sessionId: r.session_id, accountId: r.account_id, type: r.type, body: r.body, createdAt: r.created_at }));
   }
 
   async appendAudit(entry: AuditEntry): Promise<void> {

@@ -130,6 +130,16 @@ export async function moderationRoutes(app: FastifyInstance, opts: ModerationOpt
     return { hubs: [hubView(closed, opts.rooms.counts(hub.hubSid), { baseUrl: opts.baseUrl() })] };
   });
 
+  app.get<{ Params: { sid: string }; Querystring: { limit?: string } }>(
+    '/api/v1/hubs/:sid/messages',
+    { schema: { ...doc('moderation', "The room's chat history, oldest first", { bearer: true }), params: sidParams, querystring: { type: 'object', properties: { limit: { type: 'string', pattern: '^[1-9][0-9]{0,4}$' } } } } },
+    async (req) => {
+      const { hub } = await callerIn(req, opts, req.params.sid, 'kick_users');
+      const messages = await opts.store.listChat(hub.hubSid, Number(req.query.limit ?? 100));
+      return { messages: messages.map((m) => ({ session_id: m.sessionId, account_id: m.accountId, type: m.type, body: m.body, at: m.createdAt?.toISOString() ?? null })) };
+    },
+  );
+
   app.get<{ Params: { sid: string } }>('/api/v1/hubs/:sid/members', { schema: { ...doc('moderation', 'Who is in the room, on every node', { bearer: true }), params: sidParams } }, async (req) => {
     const { hub } = await callerIn(req, opts, req.params.sid, 'kick_users');
     const presence = await opts.rooms.members(hub.hubSid);

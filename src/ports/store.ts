@@ -57,6 +57,10 @@
  *   resolves to whether the file exists.
  * - `appendAudit` records one moderation or admin action; `listAudit`
  *   resolves to the room's newest `limit` entries, newest first.
+ * - Chat history: `appendChat` stores a message of the room and deletes all
+ *   but its newest `keep`; `listChat` resolves to the room's newest `limit`
+ *   messages, oldest first. An unknown room: append rejects with
+ *   AppError('HUB_NOT_FOUND'), list resolves to [].
  * - `ping` resolves when the backend answers, and rejects with
  *   AppError('STORE_UNAVAILABLE') when it does not within `timeoutMs`.
  * - After `close()` (idempotent) every call rejects with AppError('CLOSED').
@@ -129,6 +133,17 @@ export interface EntityState {
   readonly accountId: number | null;
 }
 
+/** A chat message as kept in a room's history. */
+export interface ChatMessage {
+  readonly sessionId: string;
+  readonly accountId: number | null;
+  readonly type: string;
+  /** Whatever the client sent as `body`: text, or an object for photos and the like. */
+  readonly body: unknown;
+  /** Set by the store. */
+  readonly createdAt?: Date;
+}
+
 /** One moderation or admin action. */
 export interface AuditEntry {
   readonly hubSid: string | null;
@@ -195,6 +210,9 @@ export interface Store {
   updateEntityState(hubSid: string, update: EntityUpdate): Promise<boolean>;
   deleteEntityState(hubSid: string, nid: string): Promise<boolean>;
   listEntityStates(hubSid: string): Promise<EntityState[]>;
+
+  appendChat(hubSid: string, message: ChatMessage, keep: number): Promise<void>;
+  listChat(hubSid: string, limit: number): Promise<ChatMessage[]>;
 
   appendAudit(entry: AuditEntry): Promise<void>;
   listAudit(hubSid: string, limit: number): Promise<AuditEntry[]>;

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Hub } from '../../src/core/hub.js';
 import { AppError } from '../../src/errors.js';
-import type { AuditEntry, EntityState, EntityUpdate, NewBan, RoomObject, Store, StoredFile } from '../../src/ports/store.js';
+import type { AuditEntry, ChatMessage, EntityState, EntityUpdate, NewBan, RoomObject, Store, StoredFile } from '../../src/ports/store.js';
 import { makeHub } from '../support/builders.js';
 
 export function sampleHub(overrides: Partial<Hub> = {}): Hub {
@@ -314,6 +314,21 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       expect((await store.listAudit('AbCdEfG', 10)).map((e) => e.action)).toEqual(['close_hub', 'mute', 'kick']);
       expect((await store.listAudit('HgIjKlM', 10)).map((e) => e.action)).toEqual(['ban']);
       expect(await store.listAudit('NoSuchH', 10)).toEqual([]);
+    });
+
+    it('keeps the newest `keep` chat messages of each room and lists them oldest first', async () => {
+      const store = await makeStore();
+      await store.createHub(sampleHub());
+      await store.createHub(sampleHub({ hubSid: 'HgIjKlM' }));
+      const msg = (i: number): ChatMessage => ({ sessionId: `s${i}`, accountId: null, type: i === 2 ? 'photo' : 'chat', body: i === 2 ? { src: 'https://x/y.png' } : `hello ${i}` });
+      for (let i = 0; i < 5; i++) await store.appendChat('AbCdEfG', msg(i), 3);
+      await store.appendChat('HgIjKlM', msg(9), 3);
+      const kept = await store.listChat('AbCdEfG', 10);
+      expect(kept).toEqual([2, 3, 4].map((i) => ({ ...msg(i), createdAt: expect.any(Date) })));
+      expect((await store.listChat('AbCdEfG', 2)).map((m) => m.sessionId)).toEqual(['s3', 's4']);
+      expect((await store.listChat('HgIjKlM', 10)).map((m) => m.body)).toEqual(['hello 9']);
+      expect(await store.listChat('NoSuchH', 10)).toEqual([]);
+      await expect(store.appendChat('NoSuchH', msg(1), 3)).rejects.toMatchObject({ code: 'HUB_NOT_FOUND' });
     });
   });
 

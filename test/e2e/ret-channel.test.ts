@@ -38,7 +38,7 @@ describe('ret channel', () => {
     const store = new MemoryStore();
     const node = await startTestNode({ adapters: { store } });
     const account = await store.createAccount({ email: 'admin@example.org', isAdmin: true });
-    const secrets = await loadSecrets(node.dataDir);
+    const secrets = await loadSecrets(node.dataDir, undefined);
     const token = await new JoseTokens(secrets.secret, secrets.permsKeyPem).signAccountToken(account.accountId);
 
     const signedIn = phxSocket(node).channel('ret', { hub_id: 'AbCdEfG', token });
