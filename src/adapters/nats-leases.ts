@@ -22,7 +22,10 @@ export class NatsLeases implements Leases {
 
   /** Opens (creating if needed) the lease bucket, `hubmesh_leases` unless named, with a TTL of `ttlMs`. */
   static async open(nc: NatsConnection, ttlMs: number, bucket = BUCKET): Promise<NatsLeases> {
-    const kv = await new Kvm(nc).create(bucket, { ttl: ttlMs, history: 1 });
+    const kvm = new Kvm(nc);
+    const opts = { ttl: ttlMs, history: 1 };
+    // Nodes starting together race to create the bucket's stream; the loser sees the winner's and opens it.
+    const kv = await kvm.create(bucket, opts).catch(() => kvm.create(bucket, opts));
     return new NatsLeases(kv);
   }
 

@@ -18,7 +18,7 @@ import { AppError } from '../errors.js';
 import type { Identity } from '../ports/identity.js';
 import type { Store } from '../ports/store.js';
 import { doc } from './openapi.js';
-import { callerIn, optionalAccount, recordAudit, type RoomDirectory } from './rooms.js';
+import { authenticateFirst, callerIn, optionalAccount, recordAudit, type RoomDirectory } from './rooms.js';
 
 export interface HubRoutesOptions {
   readonly store: Store;
@@ -163,7 +163,7 @@ export async function hubRoutes(app: FastifyInstance, opts: HubRoutesOptions): P
     };
   });
 
-  app.patch<{ Params: { sid: string }; Body: FromSchema<typeof patchBodySchema> }>('/api/v1/hubs/:sid', { schema: { ...doc('rooms', 'Change a room (member_permissions are merged)', { bearer: true }), body: patchBodySchema } }, async (req) => {
+  app.patch<{ Params: { sid: string }; Body: FromSchema<typeof patchBodySchema> }>('/api/v1/hubs/:sid', { onRequest: authenticateFirst(opts.identity), schema: { ...doc('rooms', 'Change a room (member_permissions are merged)', { bearer: true }), body: patchBodySchema } }, async (req) => {
     const { hub, account, permissions } = await callerIn(req, opts, req.params.sid, 'update_hub');
     const decision = decideHubUpdate(hub, req.body.hub as Record<string, unknown>, { mode: 'api', canPromote: permissions.update_hub_promotion, maxRoomSize: opts.maxRoomSize });
     if (!decision.ok) throw new AppError('BAD_REQUEST', decision.message);

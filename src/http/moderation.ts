@@ -13,7 +13,7 @@ import { AppError } from '../errors.js';
 import type { Identity } from '../ports/identity.js';
 import type { Ban, Store } from '../ports/store.js';
 import { doc } from './openapi.js';
-import { callerIn, recordAudit, type RoomDirectory } from './rooms.js';
+import { authenticateFirst, callerIn, recordAudit, type RoomDirectory } from './rooms.js';
 
 export interface ModerationOptions {
   readonly store: Store;
@@ -68,6 +68,8 @@ function targetOf(body: { session_id?: string; account_id?: number }): string {
 }
 
 export async function moderationRoutes(app: FastifyInstance, opts: ModerationOptions): Promise<void> {
+  // Every route here needs a bearer token: checked before the body, in this plugin's scope only.
+  app.addHook('onRequest', authenticateFirst(opts.identity));
   /** Stores a ban, then tells every node and puts the target out. */
   const ban = async (hubSid: string, by: number, body: { session_id?: string; account_id?: number; reason?: string }, seconds: number | undefined): Promise<Ban> => {
     const stored = await opts.store.createBan({
@@ -109,7 +111,7 @@ export async function moderationRoutes(app: FastifyInstance, opts: ModerationOpt
   app.delete<{ Params: { sid: string; id: string } }>('/api/v1/hubs/:sid/bans/:id', { schema: doc('moderation', 'Lift a ban', { bearer: true }) }, async (req, reply) => {
     const { hub, account } = await callerIn(req, opts, req.params.sid, 'kick_users');
     const banId = /^[1-9][0-9]{0,15}$/.test(req.params.id) ? Number(req.params.id) : NaN;
-    if (!Number.isSafeInteger(banId) || !(await opts.store.deleteBan(hub.hubSid, banId))) throw new AppError('NOT_FOUND', 'no such ban in this room');
+    if (!Number.isSafeInteger(banId) || !(await opts.store.deleteBan(hub.hubSid, banId))) throw new AppError('NO_SUCH_BAN', 'no such ban in this room');
     opts.rooms.command(hub.hubSid, { op: 'unban', banId });
     recordAudit(opts.store, req, { hubSid: hub.hubSid, actorAccountId: account.accountId, actorSessionId: null, action: 'unban', target: `ban:${banId}`, details: null });
     return reply.status(204).send();

@@ -32,6 +32,20 @@ export async function optionalAccount(req: FastifyRequest, identity: Identity): 
   return req.headers.authorization === undefined ? null : bearerAccount(req, identity);
 }
 
+/** Accounts already authenticated for a request by `authenticateFirst`. */
+const authenticated = new WeakMap<FastifyRequest, Account>();
+
+/**
+ * An `onRequest` hook: checks the bearer token before the body is validated,
+ * so a caller without a valid token learns nothing about what the route
+ * expects (401 before 422).
+ */
+export function authenticateFirst(identity: Identity): (req: FastifyRequest) => Promise<void> {
+  return async (req) => {
+    authenticated.set(req, await bearerAccount(req, identity));
+  };
+}
+
 export interface Caller {
   readonly hub: Hub;
   readonly account: Account;
@@ -43,7 +57,7 @@ export interface Caller {
  * bearer token, 404 for a room that does not exist, 403 without `needed`.
  */
 export async function callerIn(req: FastifyRequest, deps: { store: Store; identity: Identity }, hubSid: string, needed: HubPermissionName): Promise<Caller> {
-  const account = await bearerAccount(req, deps.identity);
+  const account = authenticated.get(req) ?? (await bearerAccount(req, deps.identity));
   const hub = await deps.store.getHub(hubSid);
   if (!hub) throw new AppError('HUB_NOT_FOUND', 'No such Hub');
   const principal = principalOf(account);
