@@ -7,7 +7,7 @@
 export const ErrorCode = {
   HUB_NOT_FOUND: { http: 404, reason: 'not_found' },
   NOT_FOUND: { http: 404, reason: 'no_such_file' },
-  NO_SUCH_BAN: { http: 404, reason: 'not_found' },
+  NO_SUCH_BAN: { http: 404, reason: 'no_such_ban' },
   FORBIDDEN: { http: 403, reason: 'forbidden' },
   RANGE_NOT_SATISFIABLE: { http: 416, reason: 'range_not_satisfiable' },
   HUB_CLOSED: { http: 410, reason: 'closed' },

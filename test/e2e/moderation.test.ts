@@ -11,8 +11,8 @@ import { MemoryLeaseBoard } from '../../src/adapters/memory-leases.js';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
 import { SystemClock } from '../../src/adapters/system-clock.js';
 import type { HubmeshNode } from '../../src/main.js';
-import { accountMaker, api, createHubAs, pushReply, type TestAccount } from '../support/accounts.js';
-import { disconnectAll, join, phxSocket, profile } from '../support/clients.js';
+import { accountMaker, api, createHubAs, type TestAccount } from '../support/accounts.js';
+import { disconnectAll, join, phxSocket, profile, pushReply } from '../support/clients.js';
 import { startTestNode } from '../support/node.js';
 import { eventually, waitFor } from '../support/wait.js';
 

@@ -13,8 +13,8 @@ import { randomUUID } from 'node:crypto';
 import { Presence, type Channel, type Socket } from 'phoenix';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
-import { accountMaker, api, apiAccount, createHubAs, permsClaims, pushReply, type ApiResult, type PushOutcome } from '../support/accounts.js';
-import { disconnectAll, join, phxSocket, profile } from '../support/clients.js';
+import { accountMaker, api, apiAccount, createHubAs, permsClaims, type ApiResult } from '../support/accounts.js';
+import { disconnectAll, join, phxSocket, profile, pushReply, type PushOutcome } from '../support/clients.js';
 import { startTestNode } from '../support/node.js';
 import { waitFor, within } from '../support/wait.js';
 

@@ -7,8 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
 import type { HubmeshNode } from '../../src/main.js';
-import { createTestAccount, joinRecording, request, uploadFile, type Received } from '../support/accounts-persist.js';
-import { nextOn } from '../support/clients.js';
+import { createTestAccount, joinRecording, uploadFile, type Received } from '../support/accounts-persist.js';
+import { nextOn, pushReply } from '../support/clients.js';
 import { createHub, startTestNode } from '../support/node.js';
 import { waitFor } from '../support/wait.js';
 
@@ -57,15 +57,15 @@ describe('pinned objects', () => {
     const sid = await createHub(node, 'Pins');
     const owner = await createTestAccount(node, store, { ownerOf: [sid] });
     const a = await joinRecording(node, sid, 'alice', { events: ['pin'] });
-    const signIn = await request(a.channel, 'sign_in', { token: owner.token });
+    const signIn = await pushReply(a.channel, 'sign_in', { token: owner.token });
     expect(signIn).toMatchObject({ status: 'ok', response: { perms_token: expect.any(String) } });
     const b = await joinRecording(node, sid, 'bob', { events: ['pin', 'naf'] });
     a.channel.push('naf', spawnMessage('media-1', a.sessionId));
     a.channel.push('naf', spawnMessage('media-2', a.sessionId));
     await waitFor(() => payloadsOf(b.got, 'naf').length === 2, 5000, 'bob sees both objects');
 
-    expect(await request(a.channel, 'pin', { id: 'media-1', gltf_node: gltfNode('media-1') })).toEqual({ status: 'ok', response: {} });
-    expect(await request(a.channel, 'pin', { id: 'media-2', gltf_node: gltfNode('media-2') })).toEqual({ status: 'ok', response: {} });
+    expect(await pushReply(a.channel, 'pin', { id: 'media-1', gltf_node: gltfNode('media-1') })).toEqual({ status: 'ok', response: {} });
+    expect(await pushReply(a.channel, 'pin', { id: 'media-2', gltf_node: gltfNode('media-2') })).toEqual({ status: 'ok', response: {} });
     await waitFor(() => payloadsOf(b.got, 'pin').length === 2, 5000, 'both pins at bob');
     expect(payloadsOf(b.got, 'pin')).toEqual([
       { object_id: 'media-1', gltf_node: gltfNode('media-1'), pinned_by: a.sessionId },
@@ -90,10 +90,10 @@ describe('pinned objects', () => {
 
     // Pinning again replaces the node and keeps its place.
     const moved = { ...gltfNode('media-1'), translation: [4, 5, 6] };
-    expect((await request(a.channel, 'pin', { id: 'media-1', gltf_node: moved })).status).toBe('ok');
+    expect((await pushReply(a.channel, 'pin', { id: 'media-1', gltf_node: moved })).status).toBe('ok');
     expect((await objectsGltf(node, sid)).nodes).toEqual([moved, gltfNode('media-2')]);
 
-    expect((await request(a.channel, 'unpin', { id: 'media-1' })).status).toBe('ok');
+    expect((await pushReply(a.channel, 'unpin', { id: 'media-1' })).status).toBe('ok');
     expect((await objectsGltf(node, sid)).nodes).toEqual([gltfNode('media-2')]);
     // Parity: unpin is not broadcast.
     await roundTrip(a, b.channel);
@@ -111,11 +111,11 @@ describe('pinned objects', () => {
     expect(signedIn.reply['perms_token']).toEqual(expect.any(String));
     const pin = { id: 'media-1', gltf_node: gltfNode('media-1') };
 
-    expect(await request(guest.channel, 'pin', pin)).toMatchObject({ status: 'error', response: { reason: 'invalid_token' } });
-    expect(await request(guest.channel, 'unpin', { id: 'media-1' })).toMatchObject({ status: 'error', response: { reason: 'invalid_token' } });
-    expect(await request(guest.channel, 'save_entity_state', { nid: 'n', create_message: {}, updates: [] })).toMatchObject({ status: 'error', response: { reason: 'not_logged_in' } });
-    expect(await request(signedIn.channel, 'pin', pin)).toMatchObject({ status: 'error', response: { reason: 'unauthorized' } });
-    expect(await request(signedIn.channel, 'save_entity_state', { nid: 'n', create_message: {}, updates: [] })).toMatchObject({ status: 'error', response: { reason: 'unauthorized' } });
+    expect(await pushReply(guest.channel, 'pin', pin)).toMatchObject({ status: 'error', response: { reason: 'invalid_token' } });
+    expect(await pushReply(guest.channel, 'unpin', { id: 'media-1' })).toMatchObject({ status: 'error', response: { reason: 'invalid_token' } });
+    expect(await pushReply(guest.channel, 'save_entity_state', { nid: 'n', create_message: {}, updates: [] })).toMatchObject({ status: 'error', response: { reason: 'not_logged_in' } });
+    expect(await pushReply(signedIn.channel, 'pin', pin)).toMatchObject({ status: 'error', response: { reason: 'unauthorized' } });
+    expect(await pushReply(signedIn.channel, 'save_entity_state', { nid: 'n', create_message: {}, updates: [] })).toMatchObject({ status: 'error', response: { reason: 'unauthorized' } });
 
     expect(await store.listRoomObjects(sid)).toEqual([]);
     expect(await store.listEntityStates(sid)).toEqual([]);
@@ -143,7 +143,7 @@ describe('pinned objects', () => {
       { promotion_token: '0'.repeat(32) },
       { file_id: '00000000-0000-4000-8000-000000000000' },
     ]) {
-      expect(await request(a.channel, 'pin', { ...pin, ...wrong }), JSON.stringify(wrong)).toMatchObject({ status: 'error', response: { reason: 'forbidden' } });
+      expect(await pushReply(a.channel, 'pin', { ...pin, ...wrong }), JSON.stringify(wrong)).toMatchObject({ status: 'error', response: { reason: 'forbidden' } });
     }
     expect(await store.listRoomObjects(sid)).toEqual([]);
     expect(await store.getFile(up.file_id)).toMatchObject({ state: 'expiring' });
@@ -151,16 +151,16 @@ describe('pinned objects', () => {
     await roundTrip(a, b.channel);
     expect(b.got).toEqual([]);
 
-    expect(await request(a.channel, 'pin', pin)).toEqual({ status: 'ok', response: {} });
+    expect(await pushReply(a.channel, 'pin', pin)).toEqual({ status: 'ok', response: {} });
     expect(await store.getFile(up.file_id)).toMatchObject({ state: 'active' });
     expect((await objectsGltf(node, sid)).nodes).toEqual([gltfNode('media-1', up.origin)]);
     await waitFor(() => b.got.length === 1, 5000, 'the pin at bob');
 
     // Parity: a file uploaded without a promotion token is promoted with any (or none).
-    expect(await request(a.channel, 'pin', { id: 'media-2', gltf_node: gltfNode('media-2', loose.origin), file_id: loose.file_id, file_access_token: loose.meta.access_token })).toMatchObject({ status: 'ok' });
+    expect(await pushReply(a.channel, 'pin', { id: 'media-2', gltf_node: gltfNode('media-2', loose.origin), file_id: loose.file_id, file_access_token: loose.meta.access_token })).toMatchObject({ status: 'ok' });
     expect(await store.getFile(loose.file_id)).toMatchObject({ state: 'active' });
 
-    expect((await request(a.channel, 'unpin', { id: 'media-1', file_id: up.file_id })).status).toBe('ok');
+    expect((await pushReply(a.channel, 'unpin', { id: 'media-1', file_id: up.file_id })).status).toBe('ok');
     expect(await store.getFile(up.file_id)).toMatchObject({ state: 'inactive' });
     expect((await objectsGltf(node, sid)).nodes).toEqual([gltfNode('media-2', loose.origin)]);
   });
@@ -180,26 +180,26 @@ describe('saved entity state', () => {
     const b = await joinRecording(node, sid, 'bob', { events: ['entity_state_saved', 'entity_state_updated', 'entity_state_deleted'] });
 
     const save = { nid: 'nid-1', create_message: createMessage, updates: [{ nid: 'nid-1', root_nid: 'nid-1', update_message: update1 }] };
-    expect(await request(a.channel, 'save_entity_state', save)).toEqual({ status: 'ok', response: {} });
+    expect(await pushReply(a.channel, 'save_entity_state', save)).toEqual({ status: 'ok', response: {} });
     await waitFor(() => b.got.length === 1, 5000, 'entity_state_saved at bob');
     expect(b.got[0]).toEqual({ event: 'entity_state_saved', payload: { data: [{ create_message: createMessage, update_messages: [update1] }] } });
-    expect(await request(a.channel, 'save_entity_state', save)).toMatchObject({ status: 'error', response: { reason: 'entity_state_already_exists' } });
-    expect(await request(a.channel, 'save_entity_state', { nid: 'nid-2', updates: [] })).toMatchObject({ status: 'error', response: { reason: 'bad_request' } });
+    expect(await pushReply(a.channel, 'save_entity_state', save)).toMatchObject({ status: 'error', response: { reason: 'entity_state_already_exists' } });
+    expect(await pushReply(a.channel, 'save_entity_state', { nid: 'nid-2', updates: [] })).toMatchObject({ status: 'error', response: { reason: 'bad_request' } });
 
-    expect(await request(a.channel, 'update_entity_state', { nid: 'nid-1', root_nid: 'nid-1', update_message: update2 })).toEqual({ status: 'ok', response: {} });
+    expect(await pushReply(a.channel, 'update_entity_state', { nid: 'nid-1', root_nid: 'nid-1', update_message: update2 })).toEqual({ status: 'ok', response: {} });
     await waitFor(() => b.got.length === 2, 5000, 'entity_state_updated at bob');
     expect(b.got[1]).toEqual({ event: 'entity_state_updated', payload: update2 });
-    expect(await request(a.channel, 'update_entity_state', { nid: 'nid-9', root_nid: 'nid-9', update_message: update2 })).toMatchObject({ status: 'error', response: { reason: 'entity_state_does_not_exist' } });
+    expect(await pushReply(a.channel, 'update_entity_state', { nid: 'nid-9', root_nid: 'nid-9', update_message: update2 })).toMatchObject({ status: 'error', response: { reason: 'entity_state_does_not_exist' } });
 
     // Anyone may list, guests included; the update replaced the one with the same nid.
-    expect(await request(b.channel, 'list_entities')).toEqual({ status: 'ok', response: { data: [{ create_message: createMessage, update_messages: [update2] }] } });
+    expect(await pushReply(b.channel, 'list_entities')).toEqual({ status: 'ok', response: { data: [{ create_message: createMessage, update_messages: [update2] }] } });
 
-    expect((await request(a.channel, 'pin', { id: 'nid-1', gltf_node: gltfNode('nid-1') })).status).toBe('ok');
+    expect((await pushReply(a.channel, 'pin', { id: 'nid-1', gltf_node: gltfNode('nid-1') })).status).toBe('ok');
     expect((await objectsGltf(node, sid)).nodes).toHaveLength(1);
-    expect(await request(a.channel, 'delete_entity_state', { nid: 'nid-1' })).toEqual({ status: 'ok', response: {} });
+    expect(await pushReply(a.channel, 'delete_entity_state', { nid: 'nid-1' })).toEqual({ status: 'ok', response: {} });
     await waitFor(() => b.got.length === 3, 5000, 'entity_state_deleted at bob');
     expect(b.got[2]).toEqual({ event: 'entity_state_deleted', payload: { nid: 'nid-1', creator: a.sessionId } });
-    expect(await request(b.channel, 'list_entities')).toEqual({ status: 'ok', response: { data: [] } });
+    expect(await pushReply(b.channel, 'list_entities')).toEqual({ status: 'ok', response: { data: [] } });
     expect((await objectsGltf(node, sid)).nodes).toEqual([]);
     expect(await store.listRoomObjects(sid)).toEqual([]);
   });
@@ -214,7 +214,7 @@ describe('a pinned object across room restarts', () => {
     const a = await joinRecording(node, sid, 'alice', { account: owner });
     a.channel.push('naf', spawnMessage('media-1', a.sessionId));
     a.channel.push('naf', spawnMessage('not-pinned', a.sessionId));
-    expect(await request(a.channel, 'pin', { id: 'media-1', gltf_node: gltfNode('media-1') })).toEqual({ status: 'ok', response: {} });
+    expect(await pushReply(a.channel, 'pin', { id: 'media-1', gltf_node: gltfNode('media-1') })).toEqual({ status: 'ok', response: {} });
     await new Promise<void>((resolve) => a.socket.disconnect(() => resolve()));
     await waitFor(() => node.registry.size === 0, 5000, 'the room to stop');
 

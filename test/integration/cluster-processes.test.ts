@@ -3,28 +3,21 @@
  * nats-server and one PostgreSQL, started by the test, with the official
  * phoenix.js client spread over them. Nodes die by SIGKILL here.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { join, joinMember as member, nextOn, phxSocket, profile, RawClient, type NodeAddress } from '../support/clients.js';
+import { join, joinMember as member, nextOn, phxSocket, profile, RawClient } from '../support/clients.js';
 import { createHub } from '../support/node.js';
+import { startServe, type ServeProcess } from '../support/processes.js';
 import { findBinary, needsBinary, startNatsServer, startPostgres, type RunningNats, type RunningPostgres } from '../support/services.js';
-import { eventually, waitFor, within } from '../support/wait.js';
+import { eventually, waitFor } from '../support/wait.js';
 
-const BIN = fileURLToPath(new URL('../../bin/hubmesh.js', import.meta.url));
 const natsServer = findBinary('nats-server');
 const initdb = findBinary('initdb');
 const pgCtl = findBinary('pg_ctl');
 const NODE_DOWN_MS = 1000;
-
-interface NodeProcess extends NodeAddress {
-  readonly child: ChildProcess;
-  readonly exited: Promise<void>;
-}
 
 if (
   needsBinary(natsServer, 'nats-server', 'apt-get install nats-server') &&
@@ -45,51 +38,31 @@ if (
     });
 
     /** Starts `n` nodes sharing a fresh database; each is killed when the test ends. */
-    async function cluster(n: number): Promise<NodeProcess[]> {
+    async function cluster(n: number): Promise<ServeProcess[]> {
       const database = `cluster_${process.pid}_${databases++}`;
       const admin = new pg.Client({ connectionString: postgres.url });
       await admin.connect();
       await admin.query(`CREATE DATABASE ${database}`);
       await admin.end();
-      const start = async (i: number): Promise<NodeProcess> => {
+      const start = async (i: number): Promise<ServeProcess> => {
         const dataDir = await mkdtemp(joinPath(tmpdir(), 'hubmesh-node-'));
-        const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
-          env: {
-            PATH: process.env['PATH'] ?? '',
-            NATS_URL: nats.url,
-            DATABASE_URL: postgres.urlFor(database),
-            HUBMESH_DATA_DIR: dataDir,
-            HUBMESH_LOG_LEVEL: 'warn',
-            HUBMESH_NODE_DOWN_MS: String(NODE_DOWN_MS),
-            HUBMESH_LEASE_TTL_MS: '1500',
-            HUBMESH_DRAIN_GRACE_MS: '0',
-            HUBMESH_CREATE_HUB_PER_SEC: '1000',
-            // Only the first node migrates; the others find the schema in place.
-            HUBMESH_AUTO_MIGRATE: i === 0 ? 'true' : 'false',
-          },
-          stdio: ['ignore', 'pipe', 'pipe'],
+        const node = await startServe({
+          NATS_URL: nats.url,
+          DATABASE_URL: postgres.urlFor(database),
+          HUBMESH_DATA_DIR: dataDir,
+          HUBMESH_LOG_LEVEL: 'warn',
+          HUBMESH_NODE_DOWN_MS: String(NODE_DOWN_MS),
+          HUBMESH_LEASE_TTL_MS: '1500',
+          HUBMESH_CREATE_HUB_PER_SEC: '1000',
+          // Only the first node migrates; the others find the schema in place.
+          HUBMESH_AUTO_MIGRATE: i === 0 ? 'true' : 'false',
         });
-        const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
         onTestFinished(async () => {
-          if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-          await exited;
+          if (node.child.exitCode === null && node.child.signalCode === null) node.child.kill('SIGKILL');
+          await node.exited;
           await rm(dataDir, { recursive: true, force: true });
         });
-        let out = '';
-        const url = await within(
-          new Promise<string>((resolve, reject) => {
-            child.stdout!.on('data', (d: Buffer) => {
-              out += d.toString();
-              const m = /serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-              if (m) resolve(m[1]!);
-            });
-            child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-            child.once('exit', (code) => reject(new Error(`node exited with ${code}: ${out}`)));
-          }),
-          30_000,
-          'a node to serve',
-        );
-        return { url, child, exited };
+        return node;
       };
       const first = await start(0);
       return [first, ...(await Promise.all(Array.from({ length: n - 1 }, (_, i) => start(i + 1))))];

@@ -6,51 +6,20 @@
  * the file (encrypted at rest, served only with its token), and after the
  * upload sweep the promoted file but not an unpromoted one.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { createAccountWithCli, joinRecording, request, uploadFile } from '../support/accounts-persist.js';
-import type { NodeAddress } from '../support/clients.js';
+import { createAccountWithCli, joinRecording, uploadFile } from '../support/accounts-persist.js';
+import { pushReply } from '../support/clients.js';
 import { createHub } from '../support/node.js';
+import { startServe, type ServeProcess } from '../support/processes.js';
 import { eventually, waitFor, within } from '../support/wait.js';
 
-const BIN = fileURLToPath(new URL('../../bin/hubmesh.js', import.meta.url));
-
-interface NodeProcess extends NodeAddress {
-  readonly child: ChildProcess;
-  readonly exited: Promise<void>;
-}
-
-/** Starts `hubmesh serve` on `dataDir` on a free port (HUBMESH_PORT=0) and learns its URL from the line it prints. */
-async function serve(dataDir: string, env: Record<string, string> = {}): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve'], {
-    env: { PATH: process.env['PATH'] ?? '', HUBMESH_DATA_DIR: dataDir, HUBMESH_PORT: '0', HUBMESH_LOG_LEVEL: 'warn', HUBMESH_DRAIN_GRACE_MS: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  onTestFinished(async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-  });
-  let out = '';
-  const url = await within(
-    new Promise<string>((resolve, reject) => {
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-        if (m) resolve(m[1]!);
-      });
-      child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-      child.once('exit', (code, signal) => reject(new Error(`hubmesh serve exited with ${code ?? signal}: ${out}`)));
-    }),
-    30_000,
-    'hubmesh serve to listen',
-  );
-  return { url, child, exited };
+/** `hubmesh serve` on `dataDir`. */
+function serve(dataDir: string, env: Record<string, string> = {}): Promise<ServeProcess> {
+  return startServe({ HUBMESH_DATA_DIR: dataDir, HUBMESH_LOG_LEVEL: 'warn', ...env });
 }
 
 async function blobsUnder(dir: string): Promise<string[]> {
@@ -87,7 +56,7 @@ describe('persistence across a SIGKILLed process', () => {
       dataType: 'u',
       data: { networkId: 'media-1', owner: a.sessionId, creator: a.sessionId, lastOwnerTime: 100, template: '#interactable-media', persistent: true, parent: null, components: { 0: { x: 1, y: 2, z: 3 }, 1: kept.origin }, isFirstSync: true },
     });
-    const pinned = await request(a.channel, 'pin', { id: 'media-1', gltf_node: gltfNode, file_id: kept.file_id, file_access_token: kept.meta.access_token, promotion_token: kept.meta.promotion_token });
+    const pinned = await pushReply(a.channel, 'pin', { id: 'media-1', gltf_node: gltfNode, file_id: kept.file_id, file_access_token: kept.meta.access_token, promotion_token: kept.meta.promotion_token });
     expect(pinned).toEqual({ status: 'ok', response: {} });
     expect((await fetch(`${swept.origin}?token=${swept.meta.access_token}`)).status).toBe(200);
 

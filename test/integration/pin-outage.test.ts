@@ -7,8 +7,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPgStore } from '../../src/adapters/pg-store.js';
-import { createTestAccount, joinRecording, request, uploadFile, type PushReply } from '../support/accounts-persist.js';
-import { nextOn } from '../support/clients.js';
+import { createTestAccount, joinRecording, uploadFile } from '../support/accounts-persist.js';
+import { nextOn, pushReply, type PushOutcome } from '../support/clients.js';
 import { createHub, startTestNode } from '../support/node.js';
 import { findBinary, needsBinary, startPostgres, type RunningPostgres } from '../support/services.js';
 import { eventually, waitFor } from '../support/wait.js';
@@ -36,7 +36,7 @@ if (needsBinary(initdb, 'initdb', 'apt-get install postgresql') && needsBinary(p
       const bob = await createTestAccount(node, store, { email: 'bob@example.org' });
       const a = await joinRecording(node, sid, 'alice', { account: alice, events: ['pin'] });
       const b = await joinRecording(node, sid, 'bob', { events: ['pin', 'naf'] });
-      expect(await request(b.channel, 'sign_in', { token: bob.token })).toMatchObject({ status: 'ok', response: { perms_token: expect.any(String) } });
+      expect(await pushReply(b.channel, 'sign_in', { token: bob.token })).toMatchObject({ status: 'ok', response: { perms_token: expect.any(String) } });
       const up = await uploadFile(node, Buffer.from('a picture of a cat, in words'), { promotion_mode: 'with_token' });
       const gltfNode = { name: 'media-1', extensions: { HUBS_components: { media: { src: up.origin, version: 1, id: 'media-1' }, pinnable: { pinned: true } } } };
       const pin = { id: 'media-1', gltf_node: gltfNode, file_id: up.file_id, file_access_token: up.meta.access_token, promotion_token: up.meta.promotion_token };
@@ -54,9 +54,9 @@ if (needsBinary(initdb, 'initdb', 'apt-get install postgresql') && needsBinary(p
       a.channel.push('message', { type: 'chat', body: 'still here' });
       expect(await chat).toMatchObject({ body: 'still here' });
 
-      expect(await request(a.channel, 'pin', pinWithoutFile)).toMatchObject({ status: 'error', response: { reason: 'persist_failed' } });
+      expect(await pushReply(a.channel, 'pin', pinWithoutFile)).toMatchObject({ status: 'error', response: { reason: 'persist_failed' } });
       // Promoting the upload reads its record first: that failing is the pin failing too.
-      expect(await request(a.channel, 'pin', pin)).toMatchObject({ status: 'error', response: { reason: 'persist_failed' } });
+      expect(await pushReply(a.channel, 'pin', pin)).toMatchObject({ status: 'error', response: { reason: 'persist_failed' } });
       // A chat sent after the refusals reaches bob after any pin broadcast would have.
       const after = nextOn(b.channel, 'message');
       a.channel.push('message', { type: 'chat', body: 'did that pin?' });
@@ -68,7 +68,7 @@ if (needsBinary(initdb, 'initdb', 'apt-get install postgresql') && needsBinary(p
       await server.resume();
 
       // The pool finds the server again by itself; each refused attempt is answered, none hangs.
-      const answered = await eventually<PushReply>(() => request(a.channel, 'pin', pin), (r) => r.status === 'ok', 20_000, 'a pin accepted after the database returned');
+      const answered = await eventually<PushOutcome>(() => pushReply(a.channel, 'pin', pin), (r) => r.status === 'ok', 20_000, 'a pin accepted after the database returned');
       expect(answered).toEqual({ status: 'ok', response: {} });
       await waitFor(() => b.got.some((g) => g.event === 'pin'), 5000, 'the pin at bob');
       expect(b.got.filter((g) => g.event === 'pin').map((g) => g.payload)).toEqual([{ object_id: 'media-1', gltf_node: gltfNode, pinned_by: a.sessionId }]);

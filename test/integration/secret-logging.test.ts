@@ -5,17 +5,16 @@
  * file access and promotion tokens, bearer headers), and its whole output is
  * then searched for each of them.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { join, phxSocket, profile } from '../support/clients.js';
+import { BIN, startServe } from '../support/processes.js';
 import { within } from '../support/wait.js';
 
-const BIN = fileURLToPath(new URL('../../bin/hubmesh.js', import.meta.url));
 const run = promisify(execFile);
 
 function push(channel: ReturnType<ReturnType<typeof phxSocket>['channel']>, event: string, payload: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -35,32 +34,13 @@ describe('logging', () => {
   it('writes no token of any kind to the log, even at trace level', async () => {
     const dataDir = await mkdtemp(joinPath(tmpdir(), 'hubmesh-secrets-'));
     onTestFinished(() => rm(dataDir, { recursive: true, force: true }));
-    const env = { PATH: process.env['PATH'] ?? '', HUBMESH_DATA_DIR: dataDir, HUBMESH_LOG_LEVEL: 'trace', HUBMESH_DRAIN_GRACE_MS: '0' };
+    const env = { PATH: process.env['PATH'] ?? '', HUBMESH_DATA_DIR: dataDir, HUBMESH_LOG_LEVEL: 'trace' };
     const created = await run(process.execPath, [BIN, 'accounts', 'create', '--admin', '--email', 'ops@example.org'], { env });
     const adminToken = /token: (\S+)/.exec(created.stdout)![1]!;
     const secrets: Record<string, string> = { adminToken };
 
-    const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    onTestFinished(async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      await exited;
-    });
-    let out = '';
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const url = await within(
-      new Promise<string>((resolve, reject) => {
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          const m = /serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-          if (m) resolve(m[1]!);
-        });
-        child.once('exit', (code) => reject(new Error(`node exited with ${code}: ${out}`)));
-      }),
-      30_000,
-      'the node to serve',
-    );
-    const node = { url };
+    const node = await startServe(env);
+    const { url, child, exited } = node;
     const api = (path: string, init: RequestInit = {}) => fetch(`${url}${path}`, init);
     const bearer = { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' };
 
@@ -106,12 +86,12 @@ describe('logging', () => {
     child.kill('SIGTERM');
     await within(exited, 15_000, 'the node to stop');
     // The test would pass on an empty log: make sure the flows above were logged.
-    expect(out).toMatch(/incoming request/);
-    expect(out).toMatch(/hub created/);
-    expect(out.split('\n').length).toBeGreaterThan(30);
+    expect(node.output()).toMatch(/incoming request/);
+    expect(node.output()).toMatch(/hub created/);
+    expect(node.output().split('\n').length).toBeGreaterThan(30);
     for (const [name, value] of Object.entries(secrets)) {
       expect(value.length, name).toBeGreaterThan(6);
-      expect(out.includes(value), `${name} appears in the log`).toBe(false);
+      expect(node.output().includes(value), `${name} appears in the log`).toBe(false);
     }
   }, 60_000);
 });

@@ -5,16 +5,14 @@
  * pushes whose reply the test awaits, and uploads to pin.
  */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import type { Channel } from 'phoenix';
 import { onTestFinished } from 'vitest';
 import { JoseTokens } from '../../src/adapters/jose-tokens.js';
 import type { NewAccount, Store } from '../../src/ports/store.js';
 import { loadSecrets } from '../../src/secrets.js';
 import { join, phxSocket, profile, type NodeAddress } from './clients.js';
+import { BIN } from './processes.js';
 import { within } from './wait.js';
 
-const BIN = fileURLToPath(new URL('../../bin/hubmesh.js', import.meta.url));
 
 export interface TestAccount {
   readonly accountId: number;
@@ -82,27 +80,6 @@ export async function joinRecording(node: NodeAddress, sid: string, name: string
   }
   const reply = await join(channel);
   return { socket, channel, got, sessionId: reply['session_id'] as string, reply };
-}
-
-/** What a push was answered. */
-export interface PushReply {
-  readonly status: 'ok' | 'error';
-  readonly response: Record<string, unknown>;
-}
-
-/** Pushes `event` and resolves with its reply; rejects when none comes within `timeoutMs`. */
-export function request(channel: Channel, event: string, payload: object = {}, timeoutMs = 10_000): Promise<PushReply> {
-  return within(
-    new Promise<PushReply>((resolve, reject) => {
-      channel
-        .push(event, payload, timeoutMs)
-        .receive('ok', (response: Record<string, unknown>) => resolve({ status: 'ok', response }))
-        .receive('error', (response: Record<string, unknown>) => resolve({ status: 'error', response }))
-        .receive('timeout', () => reject(new Error(`no reply to ${event}`)));
-    }),
-    timeoutMs + 1000,
-    `the reply to ${event}`,
-  );
 }
 
 /** What `POST /api/v1/media` answers (parity 5.4). */

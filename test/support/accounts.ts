@@ -4,13 +4,11 @@
  * create` does), rooms created by an account, and HTTP calls with a token.
  */
 import { decodeJwt } from 'jose';
-import type { Channel } from 'phoenix';
 import { JoseTokens } from '../../src/adapters/jose-tokens.js';
 import type { HubmeshNode } from '../../src/main.js';
 import type { Store } from '../../src/ports/store.js';
 import { loadSecrets } from '../../src/secrets.js';
 import type { NodeAddress } from './clients.js';
-import { within } from './wait.js';
 
 export interface TestAccount {
   readonly accountId: number;
@@ -84,24 +82,6 @@ export async function createHubAs(node: NodeAddress, token: string | undefined, 
   return { sid: res.body['hub_id'] as string, creatorAssignmentToken: res.body['creator_assignment_token'] as string };
 }
 
-export type PushOutcome = { readonly status: 'ok' | 'error'; readonly response: Record<string, unknown> };
-
-/** Pushes `event` and resolves with the reply, whichever it is; rejects when none comes. */
-export function pushReply(channel: Channel, event: string, payload: object, timeoutMs = 5000): Promise<PushOutcome> {
-  return within(
-    new Promise((resolve, reject) => {
-      channel
-        .push(event, payload, timeoutMs)
-        .receive('ok', (response: Record<string, unknown>) => resolve({ status: 'ok', response }))
-        .receive('error', (response: Record<string, unknown>) => resolve({ status: 'error', response }))
-        .receive('timeout', () => reject(new Error(`no reply to ${event}`)));
-    }),
-    timeoutMs + 1000,
-    `the reply to ${event}`,
-  );
-}
-
-/** The claims of a perms token, decoded without verifying it, as the Hubs client does (parity 4.4). */
 export function permsClaims(token: unknown): Record<string, unknown> {
   if (typeof token !== 'string') throw new Error(`not a perms token: ${JSON.stringify(token)}`);
   return decodeJwt(token);

@@ -161,3 +161,22 @@ export class RawClient {
     return this.next<Frame>((f) => Array.isArray(f) && f[1] === ref && f[3] === 'phx_reply', timeoutMs);
   }
 }
+
+export type PushOutcome = { readonly status: 'ok' | 'error'; readonly response: Record<string, unknown> };
+
+/** Pushes `event` and resolves with the reply, whichever it is; rejects when none comes. */
+export function pushReply(channel: Channel, event: string, payload: object = {}, timeoutMs = 5000): Promise<PushOutcome> {
+  return within(
+    new Promise((resolve, reject) => {
+      channel
+        .push(event, payload, timeoutMs)
+        .receive('ok', (response: Record<string, unknown>) => resolve({ status: 'ok', response }))
+        .receive('error', (response: Record<string, unknown>) => resolve({ status: 'error', response }))
+        .receive('timeout', () => reject(new Error(`no reply to ${event}`)));
+    }),
+    timeoutMs + 1000,
+    `the reply to ${event}`,
+  );
+}
+
+/** The claims of a perms token, decoded without verifying it, as the Hubs client does (parity 4.4). */
