@@ -23,7 +23,11 @@ const nodes = [];
 for (let i = 0; i < count; i++) {
   const dir = await mkdtemp(join(tmpdir(), 'hubmesh-bench-'));
   dirs.push(dir);
-  const config = loadConfig({ HUBMESH_PORT: '0', HUBMESH_DATA_DIR: dir, HUBMESH_DRAIN_GRACE_MS: '0', HUBMESH_LOG_LEVEL: 'warn' });
+  const config = loadConfig({ HUBMESH_PORT: '0', HUBMESH_DATA_DIR: dir, HUBMESH_DRAIN_GRACE_MS: '0', HUBMESH_LOG_LEVEL: 'warn',
+    // The load generator creates every room from one address at once.
+    HUBMESH_CREATE_HUB_PER_SEC: '1000',
+    HUBMESH_HTTP_RATE_PER_MIN: '100000',
+  });
   const bus = values.nats ? await NatsBus.connect({ servers: values.nats }) : undefined;
   nodes.push(await startNode(config, { store, bus, logger: pino({ level: 'warn' }) }));
 }

@@ -32,7 +32,9 @@ async function roomIds() {
   const ids = [];
   for (let r = 0; r < R; r++) {
     const res = await fetch(`${urls[0]}/api/v1/hubs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ hub: { name: `bench ${r}`, room_size: Math.max(N, 1) } }) });
-    ids.push((await res.json()).hub_id);
+    const body = await res.json();
+    if (res.status !== 200) throw new Error(`creating bench room ${r} failed: ${res.status} ${JSON.stringify(body)}`);
+    ids.push(body.hub_id);
   }
   return ids;
 }
