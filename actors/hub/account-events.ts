@@ -6,9 +6,8 @@
  * new roles and permissions at once.
  */
 import { sameSecret } from '../../src/core/join.js';
-import type { Principal } from '../../src/core/permissions.js';
+import { principalOf, type Principal } from '../../src/core/permissions.js';
 import type { HubEvent } from './hub-msg.js';
-import { principalOf } from './join.js';
 import { signPerms } from './perms.js';
 import { replyFailure, replyOk } from './replies.js';
 import type { Room, Seat } from './room.js';

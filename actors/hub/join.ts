@@ -8,15 +8,10 @@
  */
 import type { ErrorCodeName } from '../../src/errors.js';
 import { decideJoin, roomFullMessage } from '../../src/core/join.js';
-import type { Principal } from '../../src/core/permissions.js';
-import type { Account } from '../../src/ports/store.js';
+import { principalOf, type Principal } from '../../src/core/permissions.js';
 import type { HubJoin, HubLeave } from './hub-msg.js';
 import { signPerms } from './perms.js';
 import type { Room } from './room.js';
-
-export function principalOf(account: Account | null): Principal | null {
-  return account ? { accountId: account.accountId, isAdmin: account.isAdmin, isDisabled: account.state === 'disabled' } : null;
-}
 
 function refuse(room: Room, msg: HubJoin, code: ErrorCodeName, message: string): void {
   room.replyError(msg.conn, msg.joinRef, msg.ref, code, message);

@@ -4,21 +4,9 @@
  * verifies. Refreshed over the channel (`refresh_perms_token`).
  */
 import type { Member } from '../../src/core/member.js';
+import { permsClaims } from '../../src/core/permissions.js';
 import type { Room } from './room.js';
 
-export function permsClaims(room: Room, member: Member): Record<string, unknown> {
-  const principal = member.principal;
-  return {
-    ...member.permissions,
-    tweet: false,
-    create_hub: principal?.isDisabled !== true,
-    ...(principal?.isAdmin === true ? { postgrest_role: 'ret_admin' } : {}),
-    account_id: principal ? String(principal.accountId) : null,
-    hub_id: room.hub.hubSid,
-    sub: principal ? String(principal.accountId) : member.sessionId,
-  };
-}
-
 export function signPerms(room: Room, member: Member): Promise<string> {
-  return room.deps.tokens.signPermsToken(permsClaims(room, member));
+  return room.deps.tokens.signPermsToken(permsClaims(member.principal, member.sessionId, { hubSid: room.hub.hubSid, permissions: member.permissions }));
 }

@@ -67,6 +67,33 @@ export interface Principal {
   readonly isDisabled: boolean;
 }
 
+type AccountLike = { readonly accountId: number; readonly isAdmin: boolean; readonly state: string };
+
+/** The principal of an account record (anything with these fields); null for no account. */
+export function principalOf(account: AccountLike): Principal;
+export function principalOf(account: AccountLike | null): Principal | null;
+export function principalOf(account: AccountLike | null): Principal | null {
+  return account ? { accountId: account.accountId, isAdmin: account.isAdmin, isDisabled: account.state === 'disabled' } : null;
+}
+
+/**
+ * The claims of a perms token (parity 4.4): the global perms (`tweet`,
+ * `create_hub`, `postgrest_role` for admins) and `account_id`, plus, for a
+ * member of a room, its 17 hub permissions and `hub_id`. `sub` is the
+ * account, or the session of a guest.
+ */
+export function permsClaims(principal: Principal | null, sessionId: string, room?: { readonly hubSid: string; readonly permissions: HubPermissions }): Record<string, unknown> {
+  return {
+    ...room?.permissions,
+    tweet: false,
+    create_hub: principal?.isDisabled !== true,
+    ...(principal?.isAdmin === true ? { postgrest_role: 'ret_admin' } : {}),
+    account_id: principal ? String(principal.accountId) : null,
+    ...(room ? { hub_id: room.hubSid } : {}),
+    sub: principal ? String(principal.accountId) : sessionId,
+  };
+}
+
 /** What permissions need of a room. */
 export interface RoomAccess {
   readonly memberPermissions: number;

@@ -5,7 +5,7 @@
 import type { FastifyRequest } from 'fastify';
 import type { RoomCommand } from '../core/control.js';
 import type { Hub } from '../core/hub.js';
-import { hubPermissions, rolesFor, type HubPermissionName, type HubPermissions, type Principal } from '../core/permissions.js';
+import { hubPermissions, principalOf, rolesFor, type HubPermissionName, type HubPermissions } from '../core/permissions.js';
 import { AppError } from '../errors.js';
 import type { Payload } from '../protocol/frames.js';
 import type { Identity } from '../ports/identity.js';
@@ -21,10 +21,6 @@ export interface RoomDirectory {
   members(hubSid: string): Promise<Record<string, { metas: Payload[] }>>;
   /** Applies a room command on every node holding the room. */
   command(hubSid: string, cmd: RoomCommand): void;
-}
-
-export function principalOf(account: Account): Principal {
-  return { accountId: account.accountId, isAdmin: account.isAdmin, isDisabled: account.state === 'disabled' };
 }
 
 /** The caller's account when it sent a bearer token (401 for a bad one), or null without one. */

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import type { RawData, WebSocket } from 'ws';
 import type { ChannelConn } from '../../actors/channel-conn.js';
 import type { HubItem } from '../../actors/hub/hub-msg.js';
+import { permsClaims, principalOf } from '../core/permissions.js';
 import { isFlooding, newBucket, takeToken, type RateBucket, type RateLimit } from '../core/rate-limit.js';
 import { ErrorCode, type ErrorCodeName } from '../errors.js';
 import type { Clock } from '../ports/clock.js';
@@ -243,15 +244,7 @@ export class PhxConnection implements ChannelConn, Flushable {
     if (event === 'change_hub') return;
     if (event === 'refresh_perms_token') {
       // Global perms only, as Reticulum's ret channel: no room, so no hub permissions.
-      const account = this.#retAccount;
-      const claims = {
-        tweet: false,
-        create_hub: true,
-        ...(account?.isAdmin === true ? { postgrest_role: 'ret_admin' } : {}),
-        account_id: account ? String(account.accountId) : null,
-        sub: account ? String(account.accountId) : this.sessionId,
-      };
-      this.deps.tokens.signPermsToken(claims).then(
+      this.deps.tokens.signPermsToken(permsClaims(principalOf(this.#retAccount), this.sessionId)).then(
         (permsToken) => this.send(OutFrame.reply(joinRef, ref, RET_TOPIC, 'ok', { perms_token: permsToken })),
         (err: unknown) => {
           this.deps.log.error({ err }, 'could not sign a perms token');
