@@ -157,9 +157,7 @@ export async function hubRoutes(app: FastifyInstance, opts: HubRoutesOptions): P
     const live = opts.rooms.clusterCounts();
     const ranked = req.query.order === 'hot' ? [...hubs].sort((a, b) => (live.get(b.hubSid) ?? 0) - (live.get(a.hubSid) ?? 0)) : hubs;
     return {
-      hubs: ranked.slice(0, limit).map((hub) => ({
-        ...hubView(hub, { ...opts.rooms.counts(hub.hubSid), memberCount: live.get(hub.hubSid) ?? 0 }, { baseUrl: opts.baseUrl() }),
-      })),
+      hubs: ranked.slice(0, limit).map((hub) => hubView(hub, { ...opts.rooms.counts(hub.hubSid), memberCount: live.get(hub.hubSid) ?? 0 }, { baseUrl: opts.baseUrl() })),
     };
   });
 
@@ -171,7 +169,7 @@ export async function hubRoutes(app: FastifyInstance, opts: HubRoutesOptions): P
     if (decision.stale.length > 0) {
       updated = (await opts.store.updateHub(hub.hubSid, decision.changes)) ?? hub;
       opts.rooms.command(hub.hubSid, { op: 'hub', hub: updated, stale: decision.stale, by: null });
-      recordAudit(opts.store, req, { hubSid: hub.hubSid, actorAccountId: account.accountId, actorSessionId: null, action: 'update_hub', target: null, details: { stale_fields: [...decision.stale] } });
+      recordAudit(opts.store, req, { hub, account }, 'update_hub', null, { stale_fields: [...decision.stale] });
     }
     return { hubs: [hubView(updated, opts.rooms.counts(hub.hubSid), { baseUrl: opts.baseUrl(), canEmbed: permissions.embed_hub })] };
   });

@@ -89,7 +89,7 @@ export async function moderationRoutes(app: FastifyInstance, opts: ModerationOpt
     const body = req.body;
     const stored = body.ban_seconds !== undefined ? await ban(hub.hubSid, account.accountId, body, body.ban_seconds) : null;
     opts.rooms.command(hub.hubSid, { op: 'kick', session: body.session_id ?? null, account: body.account_id ?? null });
-    recordAudit(opts.store, req, { hubSid: hub.hubSid, actorAccountId: account.accountId, actorSessionId: null, action: 'kick', target: targetOf(body), details: { reason: body.reason ?? null, ban_seconds: body.ban_seconds ?? null } });
+    recordAudit(opts.store, req, { hub, account }, 'kick', targetOf(body), { reason: body.reason ?? null, ban_seconds: body.ban_seconds ?? null });
     return { kicked: true, ban: stored ? banView(stored) : null };
   });
 
@@ -104,7 +104,7 @@ export async function moderationRoutes(app: FastifyInstance, opts: ModerationOpt
     const stored = await ban(hub.hubSid, account.accountId, body, body.duration_seconds);
     // A ban takes effect at once: whoever it names leaves the room now.
     opts.rooms.command(hub.hubSid, { op: 'kick', session: body.session_id ?? null, account: body.account_id ?? null });
-    recordAudit(opts.store, req, { hubSid: hub.hubSid, actorAccountId: account.accountId, actorSessionId: null, action: 'ban', target: targetOf(body), details: { reason: body.reason ?? null, ban_id: stored.banId } });
+    recordAudit(opts.store, req, { hub, account }, 'ban', targetOf(body), { reason: body.reason ?? null, ban_id: stored.banId });
     return reply.status(201).send(banView(stored));
   });
 
@@ -113,14 +113,14 @@ export async function moderationRoutes(app: FastifyInstance, opts: ModerationOpt
     const banId = /^[1-9][0-9]{0,15}$/.test(req.params.id) ? Number(req.params.id) : NaN;
     if (!Number.isSafeInteger(banId) || !(await opts.store.deleteBan(hub.hubSid, banId))) throw new AppError('NO_SUCH_BAN', 'no such ban in this room');
     opts.rooms.command(hub.hubSid, { op: 'unban', banId });
-    recordAudit(opts.store, req, { hubSid: hub.hubSid, actorAccountId: account.accountId, actorSessionId: null, action: 'unban', target: `ban:${banId}`, details: null });
+    recordAudit(opts.store, req, { hub, account }, 'unban', `ban:${banId}`);
     return reply.status(204).send();
   });
 
   app.post<{ Params: { sid: string }; Body: FromSchema<typeof muteBody> }>('/api/v1/hubs/:sid/mute', { schema: { ...doc('moderation', 'Ask a session to mute its microphone', { bearer: true }), params: sidParams, body: muteBody } }, async (req) => {
     const { hub, account } = await callerIn(req, opts, req.params.sid, 'mute_users');
     opts.rooms.command(hub.hubSid, { op: 'mute', session: req.body.session_id });
-    recordAudit(opts.store, req, { hubSid: hub.hubSid, actorAccountId: account.accountId, actorSessionId: null, action: 'mute', target: `session:${req.body.session_id}`, details: null });
+    recordAudit(opts.store, req, { hub, account }, 'mute', `session:${req.body.session_id}`);
     return { muted: true };
   });
 
@@ -128,7 +128,7 @@ export async function moderationRoutes(app: FastifyInstance, opts: ModerationOpt
     const { hub, account } = await callerIn(req, opts, req.params.sid, 'close_hub');
     const closed = (await opts.store.updateHub(hub.hubSid, { entryMode: 'deny' })) ?? hub;
     opts.rooms.command(hub.hubSid, { op: 'hub', hub: closed, stale: ['entry_mode'], by: null, close: true });
-    recordAudit(opts.store, req, { hubSid: hub.hubSid, actorAccountId: account.accountId, actorSessionId: null, action: 'close', target: null, details: null });
+    recordAudit(opts.store, req, { hub, account }, 'close', null);
     return { hubs: [hubView(closed, opts.rooms.counts(hub.hubSid), { baseUrl: opts.baseUrl() })] };
   });
 

@@ -63,7 +63,8 @@ export async function callerIn(req: FastifyRequest, deps: { store: Store; identi
   return { hub, account, permissions };
 }
 
-/** Records a moderation action that has happened; a record that cannot be written is logged, not retried. */
-export function recordAudit(store: Store, req: FastifyRequest, entry: AuditEntry): void {
+/** Records an action `caller` took in its room; it has happened, so a record that cannot be written is logged, not retried. */
+export function recordAudit(store: Store, req: FastifyRequest, caller: Pick<Caller, 'hub' | 'account'>, action: string, target: string | null, details: Payload | null = null): void {
+  const entry: AuditEntry = { hubSid: caller.hub.hubSid, actorAccountId: caller.account.accountId, actorSessionId: null, action, target, details };
   store.appendAudit(entry).catch((err: unknown) => req.log.warn({ err, action: entry.action }, 'could not write the audit log'));
 }
