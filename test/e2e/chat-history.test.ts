@@ -3,9 +3,8 @@
  * and video messages of a room, over GET /api/v1/hubs/:sid/messages.
  */
 import { describe, expect, it } from 'vitest';
-import { JoseTokens } from '../../src/adapters/jose-tokens.js';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
-import { loadSecrets } from '../../src/secrets.js';
+import { accountMaker } from '../support/accounts.js';
 import { joinMember } from '../support/clients.js';
 import { createHub, startTestNode } from '../support/node.js';
 import { eventually } from '../support/wait.js';
@@ -14,10 +13,9 @@ describe('chat history', () => {
   it('keeps the newest messages of each kept type for moderators only', async () => {
     const store = new MemoryStore();
     const node = await startTestNode({ adapters: { store }, env: { HUBMESH_CHAT_HISTORY: '3', HUBMESH_PERMISSIVE_ROOMS: 'true' } });
-    const secrets = await loadSecrets(node.dataDir, undefined);
-    const tokens = new JoseTokens(secrets.secret, secrets.permsKeyPem);
-    const admin = await store.createAccount({ email: 'admin@example.org', isAdmin: true });
-    const member = await store.createAccount({ email: 'm@example.org' });
+    const makeAccount = await accountMaker(node, store);
+    const admin = await makeAccount({ email: 'admin@example.org', isAdmin: true });
+    const member = await makeAccount({ email: 'm@example.org' });
     const sid = await createHub(node);
     const ada = await joinMember(node, sid, 'Ada');
     for (const body of ['one', 'two', 'three', 'four']) ada.channel.push('message', { type: 'chat', body });
@@ -26,7 +24,7 @@ describe('chat history', () => {
 
     const get = async (token: string | null) =>
       fetch(`${node.url}/api/v1/hubs/${sid}/messages`, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
-    const adminToken = await tokens.signAccountToken(admin.accountId);
+    const adminToken = admin.token;
     const body = await eventually(
       async () => (await (await get(adminToken)).json()) as { messages: { type: string; body: unknown; session_id: string }[] },
       (b) => b.messages.at(-1)?.type === 'photo',
@@ -36,6 +34,6 @@ describe('chat history', () => {
     expect(body.messages.map((m) => m.body)).toEqual(['three', 'four', { src: 'https://example.org/p.png' }]);
     expect(body.messages.every((m) => m.session_id === ada.sessionId)).toBe(true);
     expect((await get(null)).status).toBe(401);
-    expect((await get(await tokens.signAccountToken(member.accountId))).status).toBe(403);
+    expect((await get(member.token)).status).toBe(403);
   });
 });

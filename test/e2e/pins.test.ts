@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
 import type { HubmeshNode } from '../../src/main.js';
-import { createTestAccount, joinRecording, uploadFile, type Received } from '../support/accounts-persist.js';
+import { joinRecording, uploadFile, type Received } from '../support/accounts-persist.js';
+import { accountMaker } from '../support/accounts.js';
 import { nextOn, pushReply } from '../support/clients.js';
 import { createHub, startTestNode } from '../support/node.js';
 import { waitFor } from '../support/wait.js';
@@ -54,8 +55,9 @@ describe('pinned objects', () => {
   it('pins and unpins objects, broadcasting each pin, and serves what is pinned as objects.gltf', async () => {
     const store = new MemoryStore();
     const node = await startTestNode({ adapters: { store } });
+    const makeAccount = await accountMaker(node, store);
     const sid = await createHub(node, 'Pins');
-    const owner = await createTestAccount(node, store, { ownerOf: [sid] });
+    const owner = await makeAccount({ ownerOf: [sid] });
     const a = await joinRecording(node, sid, 'alice', { events: ['pin'] });
     const signIn = await pushReply(a.channel, 'sign_in', { token: owner.token });
     expect(signIn).toMatchObject({ status: 'ok', response: { perms_token: expect.any(String) } });
@@ -104,8 +106,9 @@ describe('pinned objects', () => {
   it('refuses pins from guests (invalid_token) and from members without pin_objects (unauthorized)', async () => {
     const store = new MemoryStore();
     const node = await startTestNode({ adapters: { store } });
+    const makeAccount = await accountMaker(node, store);
     const sid = await createHub(node, 'Restrictive');
-    const member = await createTestAccount(node, store);
+    const member = await makeAccount();
     const guest = await joinRecording(node, sid, 'guest');
     const signedIn = await joinRecording(node, sid, 'member', { account: member, events: ['pin'] });
     expect(signedIn.reply['perms_token']).toEqual(expect.any(String));
@@ -126,8 +129,9 @@ describe('pinned objects', () => {
   it('promotes an upload only with its access and promotion tokens, and stores nothing otherwise', async () => {
     const store = new MemoryStore();
     const node = await startTestNode({ adapters: { store } });
+    const makeAccount = await accountMaker(node, store);
     const sid = await createHub(node, 'Uploads');
-    const owner = await createTestAccount(node, store, { ownerOf: [sid] });
+    const owner = await makeAccount({ ownerOf: [sid] });
     const a = await joinRecording(node, sid, 'alice', { account: owner });
     const b = await joinRecording(node, sid, 'bob', { events: ['pin'] });
     const up = await uploadFile(node, Buffer.from('a picture of a cat, in words'), { promotion_mode: 'with_token' });
@@ -174,8 +178,9 @@ describe('saved entity state', () => {
   it('saves, updates, lists and deletes entity state, broadcasting each change, and deletes a pin of the same id', async () => {
     const store = new MemoryStore();
     const node = await startTestNode({ adapters: { store } });
+    const makeAccount = await accountMaker(node, store);
     const sid = await createHub(node, 'Entities');
-    const owner = await createTestAccount(node, store, { isAdmin: true });
+    const owner = await makeAccount({ isAdmin: true });
     const a = await joinRecording(node, sid, 'alice', { account: owner });
     const b = await joinRecording(node, sid, 'bob', { events: ['entity_state_saved', 'entity_state_updated', 'entity_state_deleted'] });
 
@@ -209,8 +214,9 @@ describe('a pinned object across room restarts', () => {
   it('is given to a joiner of the restarted room as a first sync owned by the scene, right after presence_state', async () => {
     const store = new MemoryStore();
     const node = await startTestNode({ adapters: { store }, env: { HUBMESH_ROOM_IDLE_MS: '20' } });
+    const makeAccount = await accountMaker(node, store);
     const sid = await createHub(node, 'Lasting');
-    const owner = await createTestAccount(node, store, { ownerOf: [sid] });
+    const owner = await makeAccount({ ownerOf: [sid] });
     const a = await joinRecording(node, sid, 'alice', { account: owner });
     a.channel.push('naf', spawnMessage('media-1', a.sessionId));
     a.channel.push('naf', spawnMessage('not-pinned', a.sessionId));

@@ -4,8 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
-import { JoseTokens } from '../../src/adapters/jose-tokens.js';
-import { loadSecrets } from '../../src/secrets.js';
+import { accountMaker } from '../support/accounts.js';
 import { join, phxSocket } from '../support/clients.js';
 import { startTestNode } from '../support/node.js';
 import { within } from '../support/wait.js';
@@ -37,13 +36,11 @@ describe('ret channel', () => {
   it('signs an account in, and refuses a token that does not verify with "Sign in failed"', async () => {
     const store = new MemoryStore();
     const node = await startTestNode({ adapters: { store } });
-    const account = await store.createAccount({ email: 'admin@example.org', isAdmin: true });
-    const secrets = await loadSecrets(node.dataDir, undefined);
-    const token = await new JoseTokens(secrets.secret, secrets.permsKeyPem).signAccountToken(account.accountId);
+    const { accountId, token } = await (await accountMaker(node, store))({ email: 'admin@example.org', isAdmin: true });
 
     const signedIn = phxSocket(node).channel('ret', { hub_id: 'AbCdEfG', token });
     await join(signedIn);
-    expect(claimsOf((await refresh(signedIn))['perms_token'] as string)).toMatchObject({ account_id: String(account.accountId), postgrest_role: 'ret_admin' });
+    expect(claimsOf((await refresh(signedIn))['perms_token'] as string)).toMatchObject({ account_id: String(accountId), postgrest_role: 'ret_admin' });
 
     const refused = phxSocket(node).channel('ret', { hub_id: 'AbCdEfG', token: `${token.slice(0, -4)}AAAA` });
     await expect(join(refused)).rejects.toMatchObject({ response: { message: 'Sign in failed', reason: 'invalid_token' } });

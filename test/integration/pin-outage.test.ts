@@ -7,7 +7,8 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPgStore } from '../../src/adapters/pg-store.js';
-import { createTestAccount, joinRecording, uploadFile } from '../support/accounts-persist.js';
+import { joinRecording, uploadFile } from '../support/accounts-persist.js';
+import { accountMaker } from '../support/accounts.js';
 import { nextOn, pushReply, type PushOutcome } from '../support/clients.js';
 import { createHub, startTestNode } from '../support/node.js';
 import { findBinary, needsBinary, startPostgres, type RunningPostgres } from '../support/services.js';
@@ -31,9 +32,10 @@ if (needsBinary(initdb, 'initdb', 'apt-get install postgresql') && needsBinary(p
     it('relays on, refuses pins with persist_failed without broadcasting them, and pins again once the database is back', async () => {
       const store = await openPgStore({ url: server.urlFor('pin_outage'), poolSize: 2 });
       const node = await startTestNode({ adapters: { store } });
+      const makeAccount = await accountMaker(node, store);
       const sid = await createHub(node, 'Outage');
-      const alice = await createTestAccount(node, store, { isAdmin: true, email: 'alice@example.org' });
-      const bob = await createTestAccount(node, store, { email: 'bob@example.org' });
+      const alice = await makeAccount({ isAdmin: true, email: 'alice@example.org' });
+      const bob = await makeAccount({ email: 'bob@example.org' });
       const a = await joinRecording(node, sid, 'alice', { account: alice, events: ['pin'] });
       const b = await joinRecording(node, sid, 'bob', { events: ['pin', 'naf'] });
       expect(await pushReply(b.channel, 'sign_in', { token: bob.token })).toMatchObject({ status: 'ok', response: { perms_token: expect.any(String) } });

@@ -5,29 +5,20 @@
  * file access and promotion tokens, bearer headers), and its whole output is
  * then searched for each of them.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { join, phxSocket, profile } from '../support/clients.js';
-import { BIN, startServe } from '../support/processes.js';
+import { createAccountWithCli } from '../support/accounts-persist.js';
+import { join, phxSocket, profile, pushReply } from '../support/clients.js';
+import { startServe } from '../support/processes.js';
 import { within } from '../support/wait.js';
 
-const run = promisify(execFile);
-
-function push(channel: ReturnType<ReturnType<typeof phxSocket>['channel']>, event: string, payload: Record<string, unknown>): Promise<Record<string, unknown>> {
-  return within(
-    new Promise((resolve, reject) => {
-      channel
-        .push(event, payload)
-        .receive('ok', (r: Record<string, unknown>) => resolve(r))
-        .receive('error', (r: Record<string, unknown>) => reject(new Error(`${event}: ${JSON.stringify(r)}`)));
-    }),
-    5000,
-    event,
-  );
+/** Pushes `event` and resolves with its ok reply; an error reply fails the test. */
+async function push(channel: Parameters<typeof pushReply>[0], event: string, payload: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const { status, response } = await pushReply(channel, event, payload);
+  if (status !== 'ok') throw new Error(`${event}: ${JSON.stringify(response)}`);
+  return response;
 }
 
 describe('logging', () => {
@@ -35,8 +26,7 @@ describe('logging', () => {
     const dataDir = await mkdtemp(joinPath(tmpdir(), 'hubmesh-secrets-'));
     onTestFinished(() => rm(dataDir, { recursive: true, force: true }));
     const env = { PATH: process.env['PATH'] ?? '', HUBMESH_DATA_DIR: dataDir, HUBMESH_LOG_LEVEL: 'trace' };
-    const created = await run(process.execPath, [BIN, 'accounts', 'create', '--admin', '--email', 'ops@example.org'], { env });
-    const adminToken = /token: (\S+)/.exec(created.stdout)![1]!;
+    const { token: adminToken } = await createAccountWithCli(env, ['--admin', '--email', 'ops@example.org']);
     const secrets: Record<string, string> = { adminToken };
 
     const node = await startServe(env);

@@ -1,41 +1,15 @@
 /**
- * Signed-in members for the pinning and persistence tests: accounts with a
- * token the node accepts (signed with the secret it keeps in its data dir,
- * as `hubmesh accounts create` does), joins that carry the token, channel
- * pushes whose reply the test awaits, and uploads to pin.
+ * Signed-in members for the pinning and persistence tests: accounts made by
+ * `hubmesh accounts create`, joins that carry a token and record what they
+ * receive, and uploads to pin. Accounts in a store the test holds come from
+ * `accountMaker` (accounts.ts).
  */
 import { spawn } from 'node:child_process';
 import { onTestFinished } from 'vitest';
-import { JoseTokens } from '../../src/adapters/jose-tokens.js';
-import type { NewAccount, Store } from '../../src/ports/store.js';
-import { loadSecrets } from '../../src/secrets.js';
 import { join, phxSocket, profile, type NodeAddress } from './clients.js';
+import type { TestAccount } from './accounts.js';
 import { BIN } from './processes.js';
 import { within } from './wait.js';
-
-
-export interface TestAccount {
-  readonly accountId: number;
-  /** An account token (`auth_token` at join, `sign_in {token}`). */
-  readonly token: string;
-}
-
-/**
- * Creates an account in `store` (the store of the node whose data dir is
- * `node.dataDir`) and signs a token for it with that node's secret.
- * `ownerOf` gives it an owner row in those rooms; a room already live keeps
- * the owners it loaded at start.
- */
-export async function createTestAccount(node: { readonly dataDir: string }, store: Store, opts: NewAccount & { readonly ownerOf?: readonly string[] } = {}): Promise<TestAccount> {
-  const { ownerOf = [], ...account } = opts;
-  const created = await store.createAccount(account);
-  for (const sid of ownerOf) {
-    if (!(await store.addOwner(sid, created.accountId))) throw new Error(`could not make account ${created.accountId} an owner of ${sid}`);
-  }
-  const secrets = await loadSecrets(node.dataDir, undefined);
-  const tokens = new JoseTokens(secrets.secret, secrets.permsKeyPem);
-  return { accountId: created.accountId, token: await tokens.signAccountToken(created.accountId) };
-}
 
 /**
  * Runs `hubmesh accounts create <args>` on `env` (HUBMESH_DATA_DIR, or

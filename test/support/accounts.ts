@@ -22,6 +22,8 @@ export interface AccountOptions {
   readonly isAdmin?: boolean;
   /** Disabled after it is made, as an operator would. */
   readonly isDisabled?: boolean;
+  /** Rooms it gets an owner row in; a room already live keeps the owners it loaded at start. */
+  readonly ownerOf?: readonly string[];
 }
 
 export interface AccountMaker {
@@ -42,6 +44,9 @@ export async function accountMaker(node: Pick<HubmeshNode, 'dataDir'>, store: St
   const make = async (opts: AccountOptions = {}): Promise<TestAccount> => {
     const account = await store.createAccount({ email: opts.email ?? null, displayName: opts.displayName ?? null, isAdmin: opts.isAdmin ?? false });
     if (opts.isDisabled === true) await store.updateAccount(account.accountId, { state: 'disabled' });
+    for (const sid of opts.ownerOf ?? []) {
+      if (!(await store.addOwner(sid, account.accountId))) throw new Error(`could not make account ${account.accountId} an owner of ${sid}`);
+    }
     return { accountId: account.accountId, token: await tokens.signAccountToken(account.accountId) };
   };
   return Object.assign(make, { tokens });
