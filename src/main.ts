@@ -21,6 +21,7 @@ import { openPgStore } from './adapters/pg-store.js';
 import { openPgliteStore } from './adapters/pglite-store.js';
 import { SystemClock } from './adapters/system-clock.js';
 import type { Config } from './config.js';
+import { AppError } from './errors.js';
 import { accountRoutes } from './http/accounts.js';
 import { installErrorHandler } from './http/errors.js';
 import { healthRoutes } from './http/health.js';
@@ -197,6 +198,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     timeWindow: 60_000,
     // Probes and the page clock (HEAD) are not the API.
     allowList: (req) => !req.url.startsWith('/api/'),
+    errorResponseBuilder: (_req, ctx) => new AppError('RATE_LIMITED', `Rate limit exceeded, retry in ${ctx.after}`),
   });
   await registerOpenapi(app, VERSION);
   await app.register(healthRoutes, { isReady: () => isReady, pingStore: () => store.ping(READY_PING_MS), isBusUp: () => bus?.isConnected });

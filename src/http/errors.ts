@@ -17,10 +17,6 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (err.validation || BAD_BODY_CODES.has(err.code) || (err.code ?? '').startsWith('FST_ERR_CTP_INVALID')) {
       return reply.status(ErrorCode.BAD_REQUEST.http).send({ code: ErrorCode.BAD_REQUEST.reason, message: err.message });
     }
-    // @fastify/rate-limit throws a bare 429 with no code; it is our RATE_LIMITED, not a bad request.
-    if (err.statusCode === ErrorCode.RATE_LIMITED.http) {
-      return reply.status(ErrorCode.RATE_LIMITED.http).send({ code: ErrorCode.RATE_LIMITED.reason, message: err.message });
-    }
     if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
       return reply.status(err.statusCode).send({ code: err.code ?? 'bad_request', message: err.message });
     }
