@@ -10,11 +10,9 @@
 import nact from 'nact';
 import type { ActorSystemRef, Ref } from 'nact';
 import { decodeCommand, encodeCommand, type RoomCommand } from '../src/core/control.js';
-import { UNCLAIMED_OWNER } from '../src/core/entity-lifecycle.js';
-import type { Entity } from '../src/core/entities.js';
+import { pinnedEntity, UNCLAIMED_OWNER } from '../src/core/entity-lifecycle.js';
 import { decideJoin } from '../src/core/join.js';
 import type { Payload } from '../src/protocol/frames.js';
-import { isPayload } from '../src/protocol/codec.js';
 import { countPresences } from '../src/core/presence.js';
 import { isSid } from '../src/core/sids.js';
 import { decodeEnvelope, decodeState, encodeEnvelope, encodeState, type Envelope } from '../src/core/mesh.js';
@@ -352,30 +350,10 @@ export class HubRegistry {
   }
 }
 
-/**
- * Puts a room's pinned objects into its entity table as unclaimed persistent
- * entities, so every joiner receives them (parity 5.2: Hubs gives pinned
- * objects to the `scene` owner). Objects pinned before the room knew their
- * entity, and entities the cluster already holds, are left as they are.
- */
+/** Puts a room's pinned objects into its entity table, leaving entities the cluster already holds as they are. */
 function loadPinned(room: Room, pinned: readonly RoomObject[]): void {
   for (const { objectId, entity } of pinned) {
-    if (!entity || room.entities.get(objectId)) continue;
-    const { template, components, creator, lastOwnerTime, parent } = entity;
-    if (typeof template !== 'string' || !isPayload(components)) continue;
-    const loaded: Entity = {
-      networkId: objectId,
-      protocol: 'naf',
-      owner: UNCLAIMED_OWNER,
-      creator: typeof creator === 'string' ? creator : UNCLAIMED_OWNER,
-      lastOwnerTime: typeof lastOwnerTime === 'number' ? lastOwnerTime : -1,
-      template,
-      persistent: true,
-      parent: typeof parent === 'string' ? parent : null,
-      components: { ...components },
-      lastTimestamp: 0,
-      createMessage: null,
-    };
-    room.entities.add(loaded, UNCLAIMED_OWNER);
+    const loaded = entity && !room.entities.get(objectId) ? pinnedEntity(objectId, entity) : null;
+    if (loaded) room.entities.add(loaded, UNCLAIMED_OWNER);
   }
 }

@@ -28,6 +28,7 @@
  * lastTimestamp + 1.
  */
 import type { Payload } from '../protocol/frames.js';
+import { isPayload } from '../protocol/codec.js';
 import { EntityTable, NN_SERVER_OWNER, type Entity } from './entities.js';
 
 /**
@@ -162,4 +163,28 @@ export function resolveLeave(table: EntityTable, leaver: string, remaining: read
     }
   }
   return { removals, handovers };
+}
+
+/**
+ * The entity a pinned object was when it was pinned (its stored snapshot), as
+ * an unclaimed persistent entity for a room that starts: Hubs gives pinned
+ * objects to the `scene` owner (parity 5.2). Null for a snapshot that does
+ * not hold a NAF entity.
+ */
+export function pinnedEntity(objectId: string, snapshot: Payload): Entity | null {
+  const { template, components, creator, lastOwnerTime, parent } = snapshot;
+  if (typeof template !== 'string' || !isPayload(components)) return null;
+  return {
+    networkId: objectId,
+    protocol: 'naf',
+    owner: UNCLAIMED_OWNER,
+    creator: typeof creator === 'string' ? creator : UNCLAIMED_OWNER,
+    lastOwnerTime: typeof lastOwnerTime === 'number' ? lastOwnerTime : -1,
+    template,
+    persistent: true,
+    parent: typeof parent === 'string' ? parent : null,
+    components: { ...components },
+    lastTimestamp: 0,
+    createMessage: null,
+  };
 }
