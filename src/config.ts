@@ -45,8 +45,18 @@ export const configSchema = {
     oidcIssuer: { type: 'string', pattern: '^https?://\\S+$', description: 'An OpenID Connect issuer whose ID tokens sign people in (the `iss` it puts in them); needs HUBMESH_OIDC_JWKS_URL.' },
     oidcJwksUrl: { type: 'string', pattern: '^https?://\\S+$', description: "URL of that issuer's JSON Web Key Set; needs HUBMESH_OIDC_ISSUER." },
     oidcAudience: { type: 'string', minLength: 1, description: "The `aud` the issuer's tokens must carry (its client id for hubmesh); unset, any audience." },
+    role: { enum: ['all', 'relay', 'sfu'], default: 'all', description: 'What this process runs: all (relay and SFU), relay (rooms, HTTP API) or sfu (voice and video only; `hubmesh serve --role`).' },
+    sfuPublicHost: { type: 'string', minLength: 1, description: 'Host name clients reach this SFU at (its websocket and ICE address); defaults to the listen host.' },
+    sfuPort: { type: 'integer', minimum: 0, maximum: 65535, default: 4443, description: 'Websocket port of an SFU-only process (role sfu; 0 picks a free one). With role all, the SFU answers on the HTTP port at /sfu.' },
+    sfuAnnouncedIp: { type: 'string', minLength: 1, default: '127.0.0.1', description: 'The IP address the SFU offers in its ICE candidates.' },
+    sfuRtcMinPort: { type: 'integer', minimum: 1024, maximum: 65535, default: 40000, description: 'Lowest UDP port of the SFU media port range.' },
+    sfuRtcMaxPort: { type: 'integer', minimum: 1024, maximum: 65535, default: 49999, description: 'Highest UDP port of the SFU media port range.' },
+    sfuMaxProducersPerPeer: { type: 'integer', minimum: 1, default: 4, description: 'Producers (microphone, camera, screen...) one peer may have at once; more are refused with too_many_producers.' },
+    sfuMaxVideoProducersPerRoom: { type: 'integer', minimum: 0, default: 12, description: 'Video producers one room may have at once; more are refused with too_many_video_producers.' },
+    sfuMaxConsumers: { type: 'integer', minimum: 1, default: 2000, description: 'Consumers one SFU process serves at once; past it new consumers are refused with sfu_full.' },
+    sfuAnnounceMs: { type: 'integer', minimum: 100, default: 2000, description: 'How often an SFU announces itself and its load on the bus; one not heard from for three periods is taken for gone.' },
   },
-  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'defaultRoomSize', 'maxRoomSize', 'maxNafBytes', 'maxEntitiesPerSession', 'handoverLeadMs', 'maxUploadBytes', 'uploadTtlMs', 'nodeDownMs', 'leaseTtlMs', 'drainGraceMs', 'autoMigrate', 'permissiveRooms', 'chatHistory', 'createHubPerSec', 'httpRatePerMin', 'accountTokenTtlS'],
+  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'defaultRoomSize', 'maxRoomSize', 'maxNafBytes', 'maxEntitiesPerSession', 'handoverLeadMs', 'maxUploadBytes', 'uploadTtlMs', 'nodeDownMs', 'leaseTtlMs', 'drainGraceMs', 'autoMigrate', 'permissiveRooms', 'chatHistory', 'createHubPerSec', 'httpRatePerMin', 'accountTokenTtlS', 'role', 'sfuPort', 'sfuAnnouncedIp', 'sfuRtcMinPort', 'sfuRtcMaxPort', 'sfuMaxProducersPerPeer', 'sfuMaxVideoProducersPerRoom', 'sfuMaxConsumers', 'sfuAnnounceMs'],
 } as const;
 
 export type Config = Readonly<FromSchema<typeof configSchema>>;
@@ -88,6 +98,16 @@ export const configEnv: Readonly<Record<ConfigKey, string>> = {
   oidcIssuer: 'HUBMESH_OIDC_ISSUER',
   oidcJwksUrl: 'HUBMESH_OIDC_JWKS_URL',
   oidcAudience: 'HUBMESH_OIDC_AUDIENCE',
+  role: 'HUBMESH_ROLE',
+  sfuPublicHost: 'HUBMESH_SFU_PUBLIC_HOST',
+  sfuPort: 'HUBMESH_SFU_PORT',
+  sfuAnnouncedIp: 'HUBMESH_SFU_ANNOUNCED_IP',
+  sfuRtcMinPort: 'HUBMESH_SFU_RTC_MIN_PORT',
+  sfuRtcMaxPort: 'HUBMESH_SFU_RTC_MAX_PORT',
+  sfuMaxProducersPerPeer: 'HUBMESH_SFU_MAX_PRODUCERS_PER_PEER',
+  sfuMaxVideoProducersPerRoom: 'HUBMESH_SFU_MAX_VIDEO_PRODUCERS_PER_ROOM',
+  sfuMaxConsumers: 'HUBMESH_SFU_MAX_CONSUMERS',
+  sfuAnnounceMs: 'HUBMESH_SFU_ANNOUNCE_MS',
 };
 
 /** HUBMESH_* variables that belong to tooling, not to the server. */
@@ -128,6 +148,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ov
   };
   atLeast('socketBufferBytes', 'socketBufferMaxBytes');
   atLeast('defaultRoomSize', 'maxRoomSize');
+  atLeast('sfuRtcMinPort', 'sfuRtcMaxPort');
   if ((raw['oidcIssuer'] === undefined) !== (raw['oidcJwksUrl'] === undefined)) problems.push(`${configEnv.oidcIssuer} and ${configEnv.oidcJwksUrl} must be set together`);
   if (raw['oidcAudience'] !== undefined && raw['oidcIssuer'] === undefined) problems.push(`${configEnv.oidcAudience} needs ${configEnv.oidcIssuer}`);
   if (problems.length > 0) {
