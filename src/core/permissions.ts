@@ -80,7 +80,8 @@ export function principalOf(account: AccountLike | null): Principal | null {
  * The claims of a perms token (parity 4.4): the global perms (`tweet`,
  * `create_hub`, `postgrest_role` for admins) and `account_id`, plus, for a
  * member of a room, its 17 hub permissions and `hub_id`. `sub` is the
- * account, or the session of a guest.
+ * account, or the session of a guest. `session_id` (not in Reticulum's token)
+ * binds the token to one session: the SFU admits it only as that peer.
  */
 export function permsClaims(principal: Principal | null, sessionId: string, room?: { readonly hubSid: string; readonly permissions: HubPermissions }): Record<string, unknown> {
   return {
@@ -90,6 +91,7 @@ export function permsClaims(principal: Principal | null, sessionId: string, room
     ...(principal?.isAdmin === true ? { postgrest_role: 'ret_admin' } : {}),
     account_id: principal ? String(principal.accountId) : null,
     ...(room ? { hub_id: room.hubSid } : {}),
+    session_id: sessionId,
     sub: principal ? String(principal.accountId) : sessionId,
   };
 }
