@@ -3,9 +3,12 @@
  * per live room, single-flight on first use, delivers client items to it in
  * order and in batches, and stops it `roomIdleMs` after its last member left.
  *
- * Close cascade: `close()` closes every room (their channels get phx_close),
- * then stops the actor system. A room forgets itself here when it stops or
- * crashes.
+ * When an SFU appears or goes away, every room here makes sure it has a
+ * live one (actors/hub/host.ts).
+ *
+ * Close cascade: `close()` stops listening to the SFU directory, closes every
+ * room (their channels get phx_close), then stops the actor system. A room
+ * forgets itself here when it stops or crashes.
  */
 import nact from 'nact';
 import type { ActorSystemRef, Ref } from 'nact';
@@ -23,9 +26,11 @@ import type { Timer } from '../src/ports/clock.js';
 import type { RoomObject, Store } from '../src/ports/store.js';
 import { OutFrame } from '../src/protocol/codec.js';
 import { RoomHome } from './hub/home.js';
+import { ensureHost } from './hub/host.js';
 import { spawnHubActor } from './hub/hub-actor.js';
 import type { HubItem, HubMsg } from './hub/hub-msg.js';
 import { Room, type HubDeps } from './hub/room.js';
+import type { SfuDirectory } from './sfu-directory.js';
 
 export interface HubRegistryDeps extends Omit<HubDeps, 'publishControl'> {
   readonly store: Store;
@@ -38,6 +43,14 @@ export interface HubRegistryDeps extends Omit<HubDeps, 'publishControl'> {
   readonly nodeId: string;
   /** Told of every other node that publishes in a room, so its silence is noticed even before a heartbeat arrived. */
   sawNode?(nodeId: string): void;
+  /** The SFUs rooms are placed on; rooms follow its `up` and `gone`. */
+  readonly sfus?: SfuDirectory;
+  /**
+   * Told of every command this node sends out for a room, decided here by a
+   * room or by HTTP, so a co-located SFU hears kicks and mutes that the bus
+   * never loops back to this node.
+   */
+  onCommand?(hubSid: string, cmd: RoomCommand): void;
 }
 
 /** How long a node starting a room waits for another node's view of it. */
@@ -72,14 +85,23 @@ export class HubRegistry {
   #closed = false;
 
   readonly #roomDeps: HubDeps;
+  /** Rooms with anyone in them, here or elsewhere, make sure their SFU is alive. */
+  readonly #rehost = () => this.#toEveryRoom({ type: 'hub/call', fn: (room) => (room.presence.size > 0 ? ensureHost(room) : undefined) });
 
   constructor(deps: HubRegistryDeps) {
     this.#deps = deps;
     this.#roomDeps = { ...deps, publishControl: (sid, cmd) => this.#publishControl(sid, cmd) };
     this.#system = nact.start();
+    deps.sfus?.on('up', this.#rehost);
+    deps.sfus?.on('gone', this.#rehost);
   }
 
   #publishControl(hubSid: string, cmd: RoomCommand): void {
+    try {
+      this.#deps.onCommand?.(hubSid, cmd);
+    } catch (err) {
+      this.#deps.log.error({ err, hubSid, op: cmd.op }, 'room command listener failed');
+    }
     this.#deps.bus?.publish(`hub.${hubSid}.ctl`, encodeCommand(cmd)).catch((err: unknown) => {
       this.#deps.metrics.inc('mesh_publish_errors_total');
       this.#deps.log.warn({ err, hubSid }, 'could not publish a room command');
@@ -226,6 +248,7 @@ export class HubRegistry {
       live.home = home;
       await home.claim().catch((err: unknown) => log.warn({ err, hubSid: sid }, 'could not claim the room lease'));
       room.admit = (session) => home.admit(session);
+      room.home = home;
     }
     room.link = {
       publish: (body) => {
@@ -339,6 +362,8 @@ export class HubRegistry {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#deps.sfus?.off('up', this.#rehost);
+    this.#deps.sfus?.off('gone', this.#rehost);
     await Promise.allSettled(this.#loading.values());
     // Leases first, while the bus is still up: another node can take these rooms over at once.
     await Promise.all([...this.#rooms.values()].map((live) => live.home?.close()));

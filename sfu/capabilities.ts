@@ -21,17 +21,18 @@ import type {
   RtpParameters,
 } from '../src/ports/media-engine.js';
 
+// `parameter: ''` where there is none, as mediasoup's router and its client's normalization write it.
 const videoFeedback: readonly RtcpFeedback[] = [
-  { type: 'nack' },
+  { type: 'nack', parameter: '' },
   { type: 'nack', parameter: 'pli' },
   { type: 'ccm', parameter: 'fir' },
-  { type: 'goog-remb' },
+  { type: 'goog-remb', parameter: '' },
 ];
 
 // No transport-cc: we send no transport-wide sequence numbers and answer no
 // feedback for them, so offering it would make clients wait for nothing.
 const codecs: readonly RtpCodecCapability[] = [
-  { kind: 'audio', mimeType: 'audio/opus', preferredPayloadType: 100, clockRate: 48000, channels: 2, parameters: {}, rtcpFeedback: [{ type: 'nack' }] },
+  { kind: 'audio', mimeType: 'audio/opus', preferredPayloadType: 100, clockRate: 48000, channels: 2, parameters: {}, rtcpFeedback: [{ type: 'nack', parameter: '' }] },
   { kind: 'video', mimeType: 'video/VP8', preferredPayloadType: 101, clockRate: 90000, parameters: {}, rtcpFeedback: videoFeedback },
   {
     kind: 'video',

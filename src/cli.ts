@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { describeConfig, loadConfig } from './config.js';
 import { AppError } from './errors.js';
-import { openStore, startNode, VERSION } from './main.js';
+import { openStore, startNode, startSfuNode, VERSION } from './main.js';
 import { JoseTokens } from './adapters/jose-tokens.js';
 import { migrateToLatest, SqlStore } from './adapters/sql-store.js';
 import { createLocalAccount, MAX_DISPLAY_NAME, normalizeEmail } from './http/accounts.js';
@@ -16,7 +16,7 @@ import { loadSecrets } from './secrets.js';
 const USAGE = `Usage: hubmesh <command> [options]
 
 Commands:
-  serve       run a relay node (HTTP API, shared links and the Phoenix socket)
+  serve       run a node: relay (HTTP API, shared links, Phoenix socket) and SFU
   migrate     apply database migrations (PGlite in the data dir, or DATABASE_URL)
   accounts    create an account and print a token for it (accounts create --help)
   help        show this help
@@ -26,10 +26,12 @@ Options:
   -h, --help  show help for a command
 `;
 
-const SERVE_USAGE = `Usage: hubmesh serve [--host HOST] [--port PORT]
+const SERVE_USAGE = `Usage: hubmesh serve [--host HOST] [--port PORT] [--role all|relay|sfu]
 
 Runs one hubmesh node in the foreground. Settings come from the environment;
-the flags override HUBMESH_HOST and HUBMESH_PORT.
+the flags override HUBMESH_HOST, HUBMESH_PORT and HUBMESH_ROLE. Role all runs
+the relay and the SFU on one port (the SFU at /sfu); relay runs no SFU; sfu
+runs only the SFU, on HUBMESH_SFU_PORT.
 
 Settings:
 ${describeConfig()
@@ -42,14 +44,15 @@ function write(stream: NodeJS.WriteStream, text: string): void {
 }
 
 async function serve(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { host: { type: 'string' }, port: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+  const { values } = parseArgs({ args, options: { host: { type: 'string' }, port: { type: 'string' }, role: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true });
   if (values.help) {
     write(process.stdout, SERVE_USAGE);
     return 0;
   }
-  const config = loadConfig(process.env, { host: values.host, port: values.port });
-  const node = await startNode(config);
-  write(process.stdout, `hubmesh ${VERSION} is serving on ${node.url}\nCreate a room:\n  curl -X POST -H 'content-type: application/json' -d '{"hub":{"name":"Demo"}}' ${node.url}/api/v1/hubs`);
+  const config = loadConfig(process.env, { host: values.host, port: values.port, role: values.role });
+  const node = config.role === 'sfu' ? await startSfuNode(config) : await startNode(config);
+  const howTo = `\nCreate a room:\n  curl -X POST -H 'content-type: application/json' -d '{"hub":{"name":"Demo"}}' ${node.url}/api/v1/hubs`;
+  write(process.stdout, config.role === 'sfu' ? `hubmesh ${VERSION} SFU is serving on ${node.url}` : `hubmesh ${VERSION} is serving on ${node.url}${howTo}`);
   await new Promise<void>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       write(process.stdout, `${signal}: shutting down`);

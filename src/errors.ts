@@ -38,6 +38,14 @@ export const ErrorCode = {
   CLOSED: { http: 503, reason: 'server_closed' },
   DRAINING: { http: 503, reason: 'draining' },
   INTERNAL: { http: 500, reason: 'internal' },
+  UNKNOWN_METHOD: { http: 400, reason: 'unknown_method' },
+  NOT_JOINED: { http: 409, reason: 'not_joined' },
+  ALREADY_JOINED: { http: 409, reason: 'already_joined' },
+  MEDIA_NOT_FOUND: { http: 404, reason: 'media_not_found' },
+  TOO_MANY_TRANSPORTS: { http: 429, reason: 'too_many_transports' },
+  TOO_MANY_PRODUCERS: { http: 429, reason: 'too_many_producers' },
+  TOO_MANY_VIDEO_PRODUCERS: { http: 429, reason: 'too_many_video_producers' },
+  SFU_FULL: { http: 503, reason: 'sfu_full' },
 } as const satisfies Record<string, { http: number; reason: string }>;
 
 export type ErrorCodeName = keyof typeof ErrorCode;

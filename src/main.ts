@@ -3,7 +3,9 @@
  * ordered shutdown of STYLE section 7. Only this file chooses adapters.
  */
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import rateLimit from '@fastify/rate-limit';
@@ -12,6 +14,11 @@ import pino, { type Logger } from 'pino';
 import { FileSweeper } from '../actors/file-sweeper.js';
 import { HubRegistry } from '../actors/hub-registry.js';
 import { NodeWatch } from '../actors/node-watch.js';
+import { SfuDirectory } from '../actors/sfu-directory.js';
+import { SfuAnnouncer } from '../sfu/announcer.js';
+import { PermsVerifier } from '../sfu/auth.js';
+import { SfuServer } from '../sfu/sfu-server.js';
+import { WeriftMedia } from '../sfu/werift-media.js';
 import { AccountIdentity } from './adapters/account-identity.js';
 import { LocalFiles } from './adapters/local-files.js';
 import { NatsBus } from './adapters/nats-bus.js';
@@ -21,6 +28,7 @@ import { openPgStore } from './adapters/pg-store.js';
 import { openPgliteStore } from './adapters/pglite-store.js';
 import { SystemClock } from './adapters/system-clock.js';
 import type { Config } from './config.js';
+import { encodeSfuAnnouncement, SFU_ANNOUNCE_SUBJECT, type SfuAnnouncement } from './core/sfu-placement.js';
 import { AppError } from './errors.js';
 import { accountRoutes } from './http/accounts.js';
 import { installErrorHandler } from './http/errors.js';
@@ -35,10 +43,12 @@ import { pageRoutes } from './http/page.js';
 import type { Bus } from './ports/bus.js';
 import type { Clock } from './ports/clock.js';
 import type { Leases } from './ports/leases.js';
+import type { MediaEngine } from './ports/media-engine.js';
 import type { FileStore } from './ports/file-store.js';
 import type { Metrics } from './ports/metrics.js';
 import type { Store } from './ports/store.js';
 import { loadSecrets } from './secrets.js';
+import { sfuUpgrade } from './ws/sfu-upgrade.js';
 import { SocketServer } from './ws/socket-server.js';
 
 /** The package version, from package.json beside src/ (or beside dist/ when built). */
@@ -83,6 +93,8 @@ export interface NodeAdapters {
   readonly leases?: Leases;
   readonly metrics?: Metrics;
   readonly logger?: Logger;
+  /** The SFU's media engine (roles all and sfu); by default WeriftMedia on the configured address and ports. */
+  readonly media?: MediaEngine;
 }
 
 export interface HubmeshNode {
@@ -93,6 +105,10 @@ export interface HubmeshNode {
   readonly sockets: SocketServer;
   readonly metrics: Metrics;
   readonly sweeper: FileSweeper;
+  /** The SFUs this node places rooms on; present when the node runs the relay. */
+  readonly sfus?: SfuDirectory;
+  /** The SFU answering on this node's port (role all). */
+  readonly sfu?: SfuServer;
   readonly dataDir: string;
   /** Closes every socket of a session on every node (kick); resolves to how many were here. */
   disconnectSession(sessionId: string): Promise<number>;
@@ -123,6 +139,90 @@ function createLogger(config: Config): Logger {
   });
 }
 
+/** Role all: the SFU answers at /sfu, and at / when the query names a room and a peer (where the unmodified Hubs client connects). */
+const isSfuUpgrade = (url: URL): boolean => url.pathname === '/sfu' || (url.pathname === '/' && url.searchParams.has('roomId') && url.searchParams.has('peerId'));
+
+type SfuDeps = { readonly clock: Clock; readonly metrics: Metrics; readonly log: Logger; readonly bus: Bus | undefined; readonly tokens: JoseTokens; readonly media: MediaEngine | undefined };
+
+/** The SFU of a process: its engine, the perms-token check against the relay's key, and the limits. */
+function createSfu(config: Config, deps: SfuDeps): SfuServer {
+  const { clock, metrics, bus } = deps;
+  return new SfuServer({
+    engine: deps.media ?? new WeriftMedia({ announcedIp: config.sfuAnnouncedIp, portRange: [config.sfuRtcMinPort, config.sfuRtcMaxPort], clock }),
+    upgrade: sfuUpgrade(),
+    clock,
+    metrics,
+    bus,
+    log: deps.log.child({ component: 'sfu' }),
+    verifier: new PermsVerifier({ permsKeyPem: deps.tokens.permsPublicKeyPem, issuer: deps.tokens.issuer, now: () => clock.now() }),
+    limits: { maxProducersPerPeer: config.sfuMaxProducersPerPeer, maxVideoProducersPerRoom: config.sfuMaxVideoProducersPerRoom, maxConsumers: config.sfuMaxConsumers },
+  });
+}
+
+/** Announces `sfu` (listening on `port`) on the bus for other nodes, and to this node's directory, which the bus never loops back to. */
+function announceSfu(config: Config, sfu: SfuServer, port: number, deps: { readonly clock: Clock; readonly log: Logger; readonly id: string; readonly bus: Bus | undefined; readonly directory?: SfuDirectory }): SfuAnnouncer {
+  const { log, bus, directory } = deps;
+  const publish = (a: SfuAnnouncement) => {
+    bus?.publish(SFU_ANNOUNCE_SUBJECT, encodeSfuAnnouncement(a)).catch((err: unknown) => log.warn({ err }, 'could not announce the sfu'));
+    try {
+      directory?.saw(a);
+    } catch (err) {
+      log.error({ err, host: a.host }, 'the sfu announcement is malformed (HUBMESH_SFU_PUBLIC_HOST?)');
+    }
+  };
+  return new SfuAnnouncer({ clock: deps.clock, everyMs: config.sfuAnnounceMs, id: deps.id, host: config.sfuPublicHost ?? config.host, port, load: () => sfu.load(), publish });
+}
+
+/** A process of role sfu (`hubmesh serve --role sfu`). */
+export interface SfuNode {
+  /** Where clients open the signaling websocket, e.g. `ws://127.0.0.1:4443`. */
+  readonly url: string;
+  readonly sfu: SfuServer;
+  /** Ordered shutdown; idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Runs only the SFU, on `sfuPort`, answering websocket upgrades on any path
+ * and GET /healthz. It verifies perms tokens with the perms key in its data
+ * directory, which must be the relays' key; in a cluster it hears kicks and
+ * mutes, and is placed, over the bus (NATS_URL).
+ */
+export async function startSfuNode(config: Config, adapters: Pick<NodeAdapters, 'clock' | 'bus' | 'metrics' | 'logger' | 'media'> = {}): Promise<SfuNode> {
+  const log = adapters.logger ?? createLogger(config);
+  const clock = adapters.clock ?? new SystemClock();
+  const bus = adapters.bus ?? (config.natsUrl !== undefined ? await NatsBus.connect({ servers: config.natsUrl }) : undefined);
+  const secrets = await loadSecrets(config.dataDir, config.secret);
+  const tokens = new JoseTokens(secrets.secret, secrets.permsKeyPem);
+  const sfu = createSfu(config, { clock, metrics: adapters.metrics ?? new MemoryMetrics(), log, bus, tokens, media: adapters.media });
+  const server: Server = createServer((req, res) => {
+    const isHealth = req.method === 'GET' && req.url === '/healthz';
+    res.writeHead(isHealth ? 200 : 426, { 'content-type': 'text/plain' }).end(isHealth ? 'ok' : 'Upgrade Required');
+  });
+  sfu.attach(server, () => true);
+  await once(server.listen(config.sfuPort, config.host), 'listening').catch(async (err: unknown) => {
+    await sfu.close();
+    await bus?.close();
+    throw err;
+  });
+  const { port } = server.address() as AddressInfo;
+  const announcer = announceSfu(config, sfu, port, { clock, log, id: bus?.nodeId ?? randomBytes(8).toString('hex'), bus });
+  const url = `ws://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  log.info({ url, version: VERSION, clustered: bus !== undefined }, 'hubmesh sfu listening');
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      announcer.close();
+      const httpClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await sfu.close();
+      server.closeAllConnections();
+      await httpClosed;
+      await bus?.close();
+      log.info('shut down');
+    })());
+  return { url, sfu, close };
+}
+
 /** Builds a node from `config`, listens, and returns it. */
 export async function startNode(config: Config, adapters: NodeAdapters = {}): Promise<HubmeshNode> {
   const log = adapters.logger ?? createLogger(config);
@@ -135,6 +235,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
   const leases = adapters.leases ?? (bus instanceof NatsBus ? await bus.openLeases(config.leaseTtlMs) : undefined);
   const secrets = await loadSecrets(config.dataDir, config.secret);
   const tokens = new JoseTokens(secrets.secret, secrets.permsKeyPem, { accountTokenTtlS: config.accountTokenTtlS });
+  const sfu = config.role === 'all' ? createSfu(config, { clock, metrics, log, bus, tokens, media: adapters.media }) : undefined;
   const identity = new AccountIdentity({
     store,
     tokens,
@@ -144,6 +245,9 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
   let baseUrl = config.publicUrl?.replace(/\/+$/, '') ?? `http://${config.host}:${config.port}`;
   const nodePrefix = randomBytes(6).toString('base64url');
   let nextRef = 0;
+  // Rooms are placed on SFUs by the relay; an SFU-only process has no rooms to place.
+  const sfus =
+    config.role === 'sfu' ? undefined : await SfuDirectory.start({ bus, clock, metrics, log: log.child({ component: 'sfus' }), announceMs: config.sfuAnnounceMs });
   // The registry reports nodes it hears from to the watch, which starts after it.
   const mesh: { watch?: NodeWatch; sockets?: SocketServer } = {};
   const registry = new HubRegistry({
@@ -162,6 +266,8 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     leaseTtlMs: config.leaseTtlMs,
     nodeId,
     sawNode: (node) => mesh.watch?.saw(node),
+    sfus,
+    onCommand: sfu ? (sid, cmd) => sfu.applyCommand(sid, cmd) : undefined,
     limits: { maxNafBytes: config.maxNafBytes, maxEntitiesPerSession: config.maxEntitiesPerSession, handoverLeadMs: config.handoverLeadMs },
     makeRef: () => `${nodePrefix}${(nextRef++).toString(36)}`,
     baseUrl: () => baseUrl,
@@ -238,12 +344,14 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
   });
   const sweeper = new FileSweeper({ store, files, clock, metrics, log: log.child({ component: 'files' }), ttlMs: config.uploadTtlMs });
   sockets.attach(app.server);
+  sfu?.attach(app.server, isSfuUpgrade);
 
   await app.listen({ host: config.host, port: config.port });
   const { port } = app.server.address() as AddressInfo;
   if (config.publicUrl === undefined) baseUrl = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
   isReady = true;
   log.info({ url: baseUrl, version: VERSION, nodeId, clustered: bus !== undefined }, 'hubmesh listening');
+  const announcer = sfu ? announceSfu(config, sfu, port, { clock, log, id: nodeId, bus, directory: sfus }) : undefined;
 
   const disconnectSession = async (sessionId: string): Promise<number> => {
     await watch?.disconnectEverywhere(sessionId);
@@ -264,10 +372,13 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
       // 1. stop accepting, 2. close client sockets with 1001
       const httpClosed = app.close();
       await sockets.close();
+      announcer?.close();
+      await sfu?.close();
       await httpClosed;
       // 3. stop room actors and jobs
       await watch?.close();
       await registry.close();
+      await sfus?.close();
       await sweeper.close();
       await files.close();
       // 4. leases and bus
@@ -278,5 +389,5 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
       log.info('shut down');
     })());
 
-  return { get url() { return baseUrl; }, app, registry, sockets, metrics, sweeper, dataDir: config.dataDir, disconnectSession, close };
+  return { get url() { return baseUrl; }, app, registry, sockets, metrics, sweeper, sfus, sfu, dataDir: config.dataDir, disconnectSession, close };
 }

@@ -8,6 +8,7 @@
 import { decideChat } from '../../src/core/chat.js';
 import { applyMemberEvent, MEMBER_EVENTS } from '../../src/core/member.js';
 import { ACCOUNT_EVENTS, handleAccountEvent } from './account-events.js';
+import { handleGetHost } from './host.js';
 import type { Payload } from '../../src/protocol/frames.js';
 import type { HubEvent } from './hub-msg.js';
 import { handleModeration, MODERATION_EVENTS } from './moderation.js';
@@ -20,7 +21,6 @@ const PLANNED_EVENTS = new Set([
   'events:object_spawned',
   'events:request_support',
   'update_scene',
-  'get_host',
   'subscribe',
   'unsubscribe',
   'favorite',
@@ -29,7 +29,7 @@ const PLANNED_EVENTS = new Set([
 ]);
 
 /** Events counted under their own name; anything else is counted as `other`. */
-const COUNTED_EVENTS: ReadonlySet<string> = new Set([...PLANNED_EVENTS, ...MEMBER_EVENTS, ...MODERATION_EVENTS, ...ACCOUNT_EVENTS, ...PIN_EVENTS, 'naf', 'nafr', 'message', 'block', 'unblock', 'block_naf', 'unblock_naf']);
+const COUNTED_EVENTS: ReadonlySet<string> = new Set([...PLANNED_EVENTS, ...MEMBER_EVENTS, ...MODERATION_EVENTS, ...ACCOUNT_EVENTS, ...PIN_EVENTS, 'naf', 'nafr', 'message', 'block', 'unblock', 'block_naf', 'unblock_naf', 'get_host']);
 
 /**
  * `block`/`unblock {session_id}` (parity 2.8): relayed messages stop going
@@ -92,6 +92,7 @@ export function handleEvent(room: Room, msg: HubEvent): void | Promise<void> {
   if (MODERATION_EVENTS.has(event)) return handleModeration(room, seat, msg);
   if (ACCOUNT_EVENTS.has(event)) return handleAccountEvent(room, seat, msg);
   if (PIN_EVENTS.has(event)) return handlePinEvent(room, seat, msg);
+  if (event === 'get_host') return handleGetHost(room, seat, msg);
   if (MEMBER_EVENTS.has(event)) {
     const result = applyMemberEvent(seat.member, event, payload);
     if (result.ok) room.updateSeat(seat, result.member);

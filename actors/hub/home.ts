@@ -41,6 +41,7 @@ export class RoomHome {
   #isMine = false;
   #renewal: Timer | undefined;
   #answering: BusSubscription | undefined;
+  #claiming: Promise<boolean> | undefined;
   #closed = false;
 
   constructor(room: Room, deps: HomeDeps) {
@@ -56,8 +57,15 @@ export class RoomHome {
     return this.#isMine;
   }
 
-  /** Takes the lease if it is free; resolves to whether this node is the home now. */
-  async claim(): Promise<boolean> {
+  /** Takes the lease if it is free; resolves to whether this node is the home now. Concurrent calls share one attempt. */
+  claim(): Promise<boolean> {
+    this.#claiming ??= this.#claim().finally(() => {
+      this.#claiming = undefined;
+    });
+    return this.#claiming;
+  }
+
+  async #claim(): Promise<boolean> {
     if (this.#isMine || this.#closed) return this.#isMine;
     const holder = await this.#deps.leases.claim(this.#key, this.#deps.nodeId);
     if (holder !== this.#deps.nodeId || this.#closed) return false;

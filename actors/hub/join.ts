@@ -1,14 +1,15 @@
 /**
- * Join and leave on `hub:<sid>`: authenticate, decide, reply, then track
- * presence (parity 2.4-2.6). Presence is tracked after the reply and the
- * joiner gets an explicit `presence_state`, because Hubs waits for it (parity
- * 2.11). An `auth_token` that does not verify makes a guest join, as in
+ * Join and leave on `hub:<sid>`: authenticate, decide, ensure an SFU, reply,
+ * then track presence (parity 2.4-2.6). Presence is tracked after the reply
+ * and the joiner gets an explicit `presence_state`, because Hubs waits for it
+ * (parity 2.11). An `auth_token` that does not verify makes a guest join, as in
  * Reticulum; the check runs off the actor (Room.run), so a slow database
  * never holds up the room.
  */
 import type { ErrorCodeName } from '../../src/errors.js';
 import { decideJoin, roomFullMessage } from '../../src/core/join.js';
 import { principalOf, type Principal } from '../../src/core/permissions.js';
+import { ensureHost } from './host.js';
 import type { HubJoin, HubLeave } from './hub-msg.js';
 import { signPerms } from './perms.js';
 import type { Room } from './room.js';
@@ -57,6 +58,8 @@ async function admit(room: Room, msg: HubJoin, principal: Principal | null): Pro
   // Parity: a perms_token the client supplied is echoed back unchanged.
   const permsToken = typeof supplied === 'string' && supplied !== '' ? supplied : await signPerms(room, member);
   if (!conn.isJoined(room.topic, joinRef)) return;
+  // Parity: join_with_hub runs Hub.ensure_host before the reply; members already in get host_changed.
+  ensureHost(room);
 
   room.reply(conn, joinRef, ref, {
     hubs: [room.view(member.permissions.embed_hub)],

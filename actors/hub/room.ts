@@ -19,6 +19,7 @@ import type { BanRule } from '../../src/core/join.js';
 import { presenceMeta, type Member } from '../../src/core/member.js';
 import { hubPermissions, rolesFor, type Principal } from '../../src/core/permissions.js';
 import { countPresences } from '../../src/core/presence.js';
+import { parseSfuHost } from '../../src/core/sfu-placement.js';
 import { Presence, type PresenceDiff } from '../../src/core/presence.js';
 import { OutFrame } from '../../src/protocol/codec.js';
 import type { Payload } from '../../src/protocol/frames.js';
@@ -28,6 +29,8 @@ import type { Metrics } from '../../src/ports/metrics.js';
 import type { Store } from '../../src/ports/store.js';
 import type { Tokens } from '../../src/ports/tokens.js';
 import type { ChannelConn } from '../channel-conn.js';
+import type { SfuHosts } from '../sfu-directory.js';
+import { hostPayload } from './host.js';
 
 /** Entity limits and timing, from config. */
 export interface EntityLimits {
@@ -48,6 +51,8 @@ export interface HubDeps {
   readonly maxRoomSize: number;
   /** Chat messages kept per room; 0 keeps none. */
   readonly chatHistory: number;
+  /** The SFUs rooms are placed on; without it rooms have no SFU (host null). */
+  readonly sfus?: SfuHosts;
   /** Tells the other nodes holding room `hubSid` of a command this node applied (src/core/control.ts). */
   publishControl(hubSid: string, cmd: RoomCommand): void;
   /** Closes every socket of a session on this node. */
@@ -116,6 +121,8 @@ export class Room {
   link: RoomLink = NO_LINK;
   /** In a cluster, asks the room's home whether a session may join; alone, the room decides itself. */
   admit: ((session: string) => Promise<boolean>) | undefined;
+  /** In a cluster with leases, the room's home (actors/hub/home.ts); alone, this node is the home. */
+  home: { readonly isMine: boolean; claim(): Promise<boolean> } | undefined;
 
   constructor(
     public hub: Hub,
@@ -232,7 +239,8 @@ export class Room {
   applyControl(cmd: RoomCommand): void {
     switch (cmd.op) {
       case 'hub': {
-        this.hub = cmd.hub;
+        // The host moves only by `host` commands, in the order the home sent them; this record may predate the last one.
+        this.hub = { ...cmd.hub, host: this.hub.host };
         for (const seat of [...this.seats.values()]) this.refreshAccess(seat);
         if (cmd.stale.length > 0) this.broadcast('hub_refresh', { hubs: [this.view()], session_id: cmd.by, stale_fields: [...cmd.stale] });
         if (cmd.close === true) {
@@ -285,6 +293,11 @@ export class Room {
         return;
       case 'invite':
         this.invite = cmd.invite ?? undefined;
+        return;
+      case 'host':
+        if (cmd.host === this.hub.host) return;
+        this.hub = { ...this.hub, host: cmd.host };
+        this.broadcast('host_changed', hostPayload(cmd.host));
         return;
     }
   }
@@ -472,7 +485,7 @@ export class Room {
         presence.push({ node: this.remoteRefs.get(r)?.node ?? this.nodeId, s, r, m });
       }
     }
-    return { presence, entities: [...this.entities.values()], blocks: [...this.blocks].map(([k, v]) => [k, [...v]] as const), seq };
+    return { presence, entities: [...this.entities.values()], blocks: [...this.blocks].map(([k, v]) => [k, [...v]] as const), seq, host: this.hub.host };
   }
 
   /** Takes over another node's view of the room; only before any member joined here. */
@@ -483,6 +496,8 @@ export class Room {
     }
     for (const entity of state.entities) if (!this.entities.get(entity.networkId)) this.entities.add({ ...entity, components: { ...entity.components } });
     for (const [blocker, targets] of state.blocks) this.blocks.set(blocker, new Set(targets));
+    // The sender heard the home's last `host` command; the store may not hold it yet.
+    if (typeof state.host === 'string' && parseSfuHost(state.host)) this.hub = { ...this.hub, host: state.host };
   }
 
   /** Ends every seat's channel with `how` and forgets them, without presence traffic (nobody is left to tell). */

@@ -66,6 +66,15 @@ export class MemoryStore implements Store {
     return structuredClone(next);
   }
 
+  async setHubHost(hubSid: string, host: string | null, ifHost: string | null): Promise<string | null | undefined> {
+    this.#check();
+    const hub = this.#hubs.get(hubSid);
+    if (!hub) return undefined;
+    if (hub.host !== ifHost) return hub.host;
+    this.#hubs.set(hubSid, { ...hub, host });
+    return host;
+  }
+
   async listPublicHubs(limit: number): Promise<Hub[]> {
     this.#check();
     return [...this.#hubs.values()]

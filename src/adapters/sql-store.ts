@@ -30,6 +30,7 @@ export interface HubsTable {
   embed_token: string;
   embedded: Generated<boolean>;
   created_by_account_id: number | null;
+  host: ColumnType<string | null, string | null | undefined, string | null>;
   last_active_at: Date | null;
   max_occupant_count: Generated<number>;
   spawned_object_types: Generated<number>;
@@ -184,6 +185,7 @@ function toHub(row: Selectable<HubsTable>): Hub {
     embedToken: row.embed_token,
     embedded: row.embedded,
     createdByAccountId: row.created_by_account_id,
+    host: row.host,
     createdAt: row.created_at,
   };
 }
@@ -299,6 +301,7 @@ export class SqlStore implements Store {
             embed_token: hub.embedToken,
             embedded: hub.embedded,
             created_by_account_id: hub.createdByAccountId,
+            host: hub.host,
             last_active_at: null,
             created_at: hub.createdAt,
           })
@@ -332,6 +335,22 @@ export class SqlStore implements Store {
         .executeTakeFirst(),
     );
     return row ? toHub(row) : undefined;
+  }
+
+  async setHubHost(hubSid: string, host: string | null, ifHost: string | null): Promise<string | null | undefined> {
+    // One conditional UPDATE: the row lock makes it a compare-and-set under concurrent writers.
+    const updated = await this.#write('record the room host', () =>
+      this.#db
+        .updateTable('hubs')
+        .set({ host, updated_at: sql<Date>`now()` })
+        .where('hub_sid', '=', hubSid)
+        .where((eb) => (ifHost === null ? eb('host', 'is', null) : eb('host', '=', ifHost)))
+        .returning('host')
+        .executeTakeFirst(),
+    );
+    if (updated) return updated.host;
+    const row = await this.#read('read the room host', () => this.#db.selectFrom('hubs').select('host').where('hub_sid', '=', hubSid).executeTakeFirst());
+    return row?.host;
   }
 
   async listPublicHubs(limit: number): Promise<Hub[]> {

@@ -5,12 +5,15 @@
  * room on its own node and publishes it once on `hub.<sid>.ctl`; every other
  * node holding the room applies it to its own members. The store is written
  * before a command goes out, so a node that starts the room later reads the
- * same outcome.
+ * same outcome; the one exception is `host`, which the room's home sends as
+ * it decides and records right after (actors/hub/host.ts), and which a node
+ * starting the room also learns from the room state the others send it.
  */
 import type { Payload } from '../protocol/frames.js';
 import { isPayload } from '../protocol/codec.js';
 import { ENTRY_MODES, type Hub } from './hub.js';
 import type { BanRule } from './join.js';
+import { parseSfuHost } from './sfu-placement.js';
 
 export type RoomCommand =
   /** The room record changed; `stale` are the hub_refresh fields (none: roles only), `by` the session that changed it. `close` forces everyone out. */
@@ -26,7 +29,9 @@ export type RoomCommand =
   | { readonly op: 'ban'; readonly banId: number; readonly ban: BanRule }
   | { readonly op: 'unban'; readonly banId: number }
   /** The room's active invite changed. */
-  | { readonly op: 'invite'; readonly invite: string | null };
+  | { readonly op: 'invite'; readonly invite: string | null }
+  /** The room's home assigned it another SFU (`name:port`, src/core/sfu-placement.ts); members get `host_changed` (parity 7.5). */
+  | { readonly op: 'host'; readonly host: string | null };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -39,6 +44,7 @@ const isStr = (v: unknown): v is string => typeof v === 'string';
 const isStrOrNull = (v: unknown): v is string | null => v === null || typeof v === 'string';
 const isInt = (v: unknown): v is number => Number.isSafeInteger(v);
 const isIntOrNull = (v: unknown): v is number | null => v === null || Number.isSafeInteger(v);
+const isHostOrNull = (v: unknown): v is string | null => v === null || (isStr(v) && parseSfuHost(v) !== null);
 
 function decodeDate(v: unknown): Date | null | undefined {
   if (v === null) return null;
@@ -64,6 +70,7 @@ function decodeHub(v: unknown): Hub | null {
     isStr(v['embedToken']) &&
     typeof v['embedded'] === 'boolean' &&
     isIntOrNull(v['createdByAccountId']) &&
+    isHostOrNull(v['host']) &&
     createdAt instanceof Date;
   return ok ? ({ ...v, createdAt } as unknown as Hub) : null;
 }
@@ -104,6 +111,8 @@ export function decodeCommand(bytes: Uint8Array): RoomCommand | null {
       return isInt(c['banId']) ? { op: 'unban', banId: c['banId'] } : null;
     case 'invite':
       return isStrOrNull(c['invite']) ? { op: 'invite', invite: c['invite'] } : null;
+    case 'host':
+      return isHostOrNull(c['host']) ? { op: 'host', host: c['host'] } : null;
     default:
       return null;
   }

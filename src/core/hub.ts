@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import type { Payload } from '../protocol/frames.js';
 import { memberPermissionsToObject } from './permissions.js';
+import { hostFields } from './sfu-placement.js';
 
 export const ENTRY_MODES = ['allow', 'invite', 'deny'] as const;
 export type EntryMode = (typeof ENTRY_MODES)[number];
@@ -26,6 +27,8 @@ export interface Hub {
   readonly embedded: boolean;
   /** The creator's account (parity 4.1); null until someone claims the room. */
   readonly createdByAccountId: number | null;
+  /** The SFU the room is assigned, `name:port` (src/core/sfu-placement.ts); null until one is (parity 7.5). */
+  readonly host: string | null;
   readonly createdAt: Date;
 }
 
@@ -48,8 +51,9 @@ export function hubPath(hub: Pick<Hub, 'hubSid' | 'slug'>): string {
 
 /**
  * The hub as the join reply and `GET /api/v1/hubs/:sid` show it (parity 2.5).
- * Fields whose features do not exist yet carry Reticulum's defaults: no dialog
- * host, TURN off, no scene (a topic with no assets instead).
+ * `host`/`port` are the room's SFU, null until it has one. Fields whose
+ * features do not exist yet carry Reticulum's defaults: TURN off, no scene (a
+ * topic with no assets instead).
  */
 export function hubView(hub: Hub, counts: HubCounts, opts: { readonly baseUrl: string; readonly canEmbed?: boolean }): Payload {
   return {
@@ -62,8 +66,7 @@ export function hubView(hub: Hub, counts: HubCounts, opts: { readonly baseUrl: s
     allow_promotion: hub.allowPromotion,
     entry_code: 0,
     entry_mode: hub.entryMode,
-    host: null,
-    port: null,
+    ...hostFields(hub.host),
     turn: { enabled: false },
     scene: null,
     topics: [{ topic_id: `${hub.hubSid}/${hub.slug}`, janus_room_id: janusRoomId(hub.hubSid), assets: [] }],

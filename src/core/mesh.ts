@@ -27,6 +27,8 @@ export interface RoomState {
   readonly blocks: readonly (readonly [string, readonly string[]])[];
   /** node -> the last envelope of that node this state contains. */
   readonly seq: Readonly<Record<string, number>>;
+  /** The room's SFU as the sending node knows it, which may be newer than the store (actors/hub/host.ts). */
+  readonly host?: string | null;
 }
 
 const encoder = new TextEncoder();

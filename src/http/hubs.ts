@@ -132,6 +132,7 @@ export async function hubRoutes(app: FastifyInstance, opts: HubRoutesOptions): P
       embedToken: randomBytes(16).toString('hex'),
       embedded: false,
       createdByAccountId: account?.accountId ?? null,
+      host: null,
       createdAt: new Date(),
     }));
     req.log.info({ hubSid: hub.hubSid }, 'hub created');

@@ -11,6 +11,11 @@
  *   stored afterwards, or `undefined` when there is no such room.
  * - `listPublicHubs` resolves to at most `limit` rooms that allow promotion,
  *   newest first.
+ * - `setHubHost` records the room's SFU (`host`, or null for none) only when
+ *   the host stored now is `ifHost` (a compare-and-set, so two nodes never
+ *   both move a room); it resolves to the host stored afterwards, which is
+ *   `host` when it took and the other one when it did not, or `undefined`
+ *   when there is no such room. `updateHub` leaves the host alone.
  * - What comes back equals what went in: the same types (numbers, Dates,
  *   JSON objects) from every adapter, and changing it changes nothing stored.
  * - A write the backend cannot make rejects with AppError('PERSIST_FAILED'),
@@ -177,6 +182,7 @@ export interface Store {
   getHub(hubSid: string): Promise<Hub | undefined>;
   updateHub(hubSid: string, patch: HubPatch): Promise<Hub | undefined>;
   listPublicHubs(limit: number): Promise<Hub[]>;
+  setHubHost(hubSid: string, host: string | null, ifHost: string | null): Promise<string | null | undefined>;
   createFile(file: StoredFile): Promise<void>;
   getFile(fileId: string): Promise<StoredFile | undefined>;
   promoteFile(fileId: string): Promise<boolean>;

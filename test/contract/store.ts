@@ -140,6 +140,7 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       await expect(store.createHub(sampleHub())).rejects.toMatchObject({ code: 'CLOSED' });
       await expect(store.updateHub('AbCdEfG', { name: 'x' })).rejects.toMatchObject({ code: 'CLOSED' });
       await expect(store.listPublicHubs(1)).rejects.toMatchObject({ code: 'CLOSED' });
+      await expect(store.setHubHost('AbCdEfG', 'sfu.test:4443', null)).rejects.toMatchObject({ code: 'CLOSED' });
       await expect(store.ping(100)).rejects.toMatchObject({ code: 'CLOSED' });
       await expect(store.createAccount({})).rejects.toMatchObject({ code: 'CLOSED' });
       await expect(store.listBans('AbCdEfG', new Date())).rejects.toMatchObject({ code: 'CLOSED' });
@@ -154,6 +155,38 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       await store.createHub(hub);
       expect(await store.getHub(hub.hubSid)).toEqual(hub);
       expect(await store.updateHub(hub.hubSid, { embedded: false })).toEqual({ ...hub, embedded: false });
+    });
+
+    it('records the room host only over the host it expects, and resolves to the host stored', async () => {
+      const store = await makeStore();
+      await store.createHub(sampleHub());
+      expect((await store.getHub('AbCdEfG'))?.host).toBeNull();
+      expect(await store.setHubHost('AbCdEfG', 'sfu-a.test:4443', null)).toBe('sfu-a.test:4443');
+      expect(await store.setHubHost('AbCdEfG', 'sfu-b.test:4443', null)).toBe('sfu-a.test:4443');
+      expect(await store.setHubHost('AbCdEfG', 'sfu-b.test:4443', 'sfu-c.test:4443')).toBe('sfu-a.test:4443');
+      expect((await store.getHub('AbCdEfG'))?.host).toBe('sfu-a.test:4443');
+      expect(await store.setHubHost('AbCdEfG', '[::1]:4443', 'sfu-a.test:4443')).toBe('[::1]:4443');
+      expect(await store.updateHub('AbCdEfG', { name: 'Renamed' })).toMatchObject({ name: 'Renamed', host: '[::1]:4443' });
+      expect(await store.setHubHost('AbCdEfG', null, '[::1]:4443')).toBeNull();
+      expect((await store.getHub('AbCdEfG'))?.host).toBeNull();
+      expect(await store.setHubHost('NoSuchH', 'sfu-a.test:4443', null)).toBeUndefined();
+    });
+
+    it('round-trips a hub created with a host', async () => {
+      const store = await makeStore();
+      const hub = sampleHub({ host: 'sfu-a.test:4443' });
+      await store.createHub(hub);
+      expect(await store.getHub(hub.hubSid)).toEqual(hub);
+    });
+
+    it('lets exactly one of several writers expecting the same host record its own', async () => {
+      const store = await makeStore();
+      await store.createHub(sampleHub());
+      const hosts = ['sfu-a.test:1', 'sfu-b.test:2', 'sfu-c.test:3', 'sfu-d.test:4'];
+      const outcomes = await Promise.all(hosts.map((host) => store.setHubHost('AbCdEfG', host, null)));
+      const stored = (await store.getHub('AbCdEfG'))?.host;
+      expect(hosts).toContain(stored);
+      expect(outcomes).toEqual(hosts.map(() => stored));
     });
 
     it('marks a promoted file active or inactive, and leaves an expiring one expiring', async () => {

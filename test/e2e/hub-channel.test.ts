@@ -205,7 +205,7 @@ describe('hub channel with phoenix.js', () => {
     const reply = (event: string) =>
       new Promise<unknown>((resolve) => channel.push(event, {}).receive('error', resolve).receive('ok', () => resolve('ok')));
     expect(await reply('no_such_event')).toMatchObject({ reason: 'unknown_event' });
-    expect(await reply('get_host')).toMatchObject({ reason: 'not_implemented' });
+    expect(await reply('subscribe')).toMatchObject({ reason: 'not_implemented' });
     expect(node.metrics.get('hub_errors_total', { reason: 'unknown_event' })).toBe(1);
     expect(node.metrics.get('hub_messages_in_total', { event: 'other' })).toBe(1);
   });

@@ -21,6 +21,7 @@ export function makeHub(overrides: Partial<Hub> = {}): Hub {
     embedToken: 'e1beddede1bedded',
     embedded: false,
     createdByAccountId: null,
+    host: null,
     createdAt: new Date(0),
     ...overrides,
   };
