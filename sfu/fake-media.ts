@@ -5,11 +5,11 @@
  * real engines to.
  *
  * Close cascade (mediasoup's): FakeMedia -> FakeRouter -> FakeTransport ->
- * FakeProducer / FakeConsumer, and FakeProducer -> its FakeConsumers. A
- * parent marks itself closed, closes its children with its reason
- * (`routerclose`, `transportclose`, `producerclose`), then emits its own
- * `close`; each child tells its parents to forget it. Routers closed by the
- * engine's `close()` emit `closed`: the port has no engine reason.
+ * FakeProducer / FakeConsumer (sfu/fake/), and FakeProducer -> its
+ * FakeConsumers. A parent marks itself closed, closes its children with its
+ * reason (`routerclose`, `transportclose`, `producerclose`), then emits its
+ * own `close`; each child tells its parents to forget it. Routers closed by
+ * the engine's `close()` emit `closed`: the port has no engine reason.
  *
  * What stands in for traffic: `connect()` reports DTLS `connecting` then
  * `connected` at once; stats are zero except a producer's `pliCount`, which
@@ -20,7 +20,6 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { AppError } from '../src/errors.js';
 import type {
   CloseReason,
-  ConsumerStats,
   DtlsParameters,
   EngineStats,
   IceCandidate,
@@ -31,13 +30,14 @@ import type {
   MediaProducer,
   MediaRouter,
   MediaTransport,
-  ProducerStats,
   RtpCapabilities,
   RtpParameters,
   TransportStats,
   Unsubscribe,
 } from '../src/ports/media-engine.js';
 import { buildConsumerRtpParameters, matchProducerCodec, routerRtpCapabilities } from './capabilities.js';
+import { FakeConsumer } from './fake/fake-consumer.js';
+import { FakeProducer } from './fake/fake-producer.js';
 import { Listeners } from './listeners.js';
 
 type DtlsState = 'connecting' | 'connected' | 'failed' | 'closed';
@@ -280,166 +280,6 @@ export class FakeTransport implements MediaTransport {
     for (const c of [...this.#consumers]) c.closeBy('transportclose');
     for (const p of [...this.#producers]) p.closeBy('transportclose');
     this.#forget();
-    this.#listeners.emit('close', reason);
-    this.#listeners.clear();
-  }
-}
-
-export class FakeProducer implements MediaProducer {
-  readonly id = randomUUID();
-  readonly kind: MediaKind;
-  readonly rtpParameters: RtpParameters;
-  readonly #consumers = new Set<FakeConsumer>();
-  readonly #listeners = new Listeners<CloseEvents>();
-  readonly #forget: () => void;
-  #paused: boolean;
-  #closed = false;
-  #keyFrameRequests = 0;
-
-  constructor(kind: MediaKind, rtpParameters: RtpParameters, paused: boolean, forget: () => void) {
-    this.kind = kind;
-    this.rtpParameters = rtpParameters;
-    this.#paused = paused;
-    this.#forget = forget;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-  get paused(): boolean {
-    return this.#paused;
-  }
-
-  /** A consumer of this producer; it is closed with `producerclose` when this closes. */
-  attach(consumer: FakeConsumer): () => void {
-    this.#consumers.add(consumer);
-    return () => this.#consumers.delete(consumer);
-  }
-
-  /** A consumer asked for a key frame: count it as the PLI we would send. */
-  requestKeyFrame(): void {
-    if (this.kind === 'video' && !this.#paused) this.#keyFrameRequests++;
-  }
-
-  async pause(): Promise<void> {
-    assertOpen(this.#closed, 'producer');
-    if (this.#paused) return;
-    this.#paused = true;
-    for (const c of [...this.#consumers]) c.setProducerPaused(true);
-  }
-
-  async resume(): Promise<void> {
-    assertOpen(this.#closed, 'producer');
-    if (!this.#paused) return;
-    this.#paused = false;
-    for (const c of [...this.#consumers]) c.setProducerPaused(false);
-  }
-
-  async getStats(): Promise<ProducerStats> {
-    assertOpen(this.#closed, 'producer');
-    return { packetsReceived: 0, bytesReceived: 0, packetsLost: 0, nackCount: 0, pliCount: this.#keyFrameRequests };
-  }
-
-  on(event: 'close', listener: (reason: CloseReason) => void): Unsubscribe {
-    if (event !== 'close') throw new TypeError(`unknown event ${String(event)}`);
-    return this.#listeners.on(event, listener);
-  }
-
-  async close(): Promise<void> {
-    this.closeBy('closed');
-  }
-
-  closeBy(reason: CloseReason): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    for (const c of [...this.#consumers]) c.closeBy('producerclose');
-    this.#forget();
-    this.#listeners.emit('close', reason);
-    this.#listeners.clear();
-  }
-}
-
-export class FakeConsumer implements MediaConsumer {
-  readonly id = randomUUID();
-  readonly type = 'simple' as const;
-  readonly producerId: string;
-  readonly kind: MediaKind;
-  readonly rtpParameters: RtpParameters;
-  readonly #producer: FakeProducer;
-  readonly #listeners = new Listeners<CloseEvents & { producerpause: []; producerresume: [] }>();
-  readonly #forgetByTransport: () => void;
-  readonly #forgetByProducer: () => void;
-  #paused: boolean;
-  #producerPaused: boolean;
-  #closed = false;
-
-  constructor(producer: FakeProducer, rtpParameters: RtpParameters, paused: boolean, forget: () => void) {
-    this.#producer = producer;
-    this.producerId = producer.id;
-    this.kind = producer.kind;
-    this.rtpParameters = rtpParameters;
-    this.#paused = paused;
-    this.#producerPaused = producer.paused;
-    this.#forgetByTransport = forget;
-    this.#forgetByProducer = producer.attach(this);
-    if (!paused) producer.requestKeyFrame();
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-  get paused(): boolean {
-    return this.#paused;
-  }
-  get producerPaused(): boolean {
-    return this.#producerPaused;
-  }
-
-  /** Called by the producer when it pauses or resumes. */
-  setProducerPaused(paused: boolean): void {
-    this.#producerPaused = paused;
-    this.#listeners.emit(paused ? 'producerpause' : 'producerresume');
-    if (!paused && !this.#paused) this.#producer.requestKeyFrame();
-  }
-
-  async pause(): Promise<void> {
-    assertOpen(this.#closed, 'consumer');
-    this.#paused = true;
-  }
-
-  async resume(): Promise<void> {
-    assertOpen(this.#closed, 'consumer');
-    if (!this.#paused) return;
-    this.#paused = false;
-    this.#producer.requestKeyFrame();
-  }
-
-  async requestKeyFrame(): Promise<void> {
-    assertOpen(this.#closed, 'consumer');
-    if (!this.#paused) this.#producer.requestKeyFrame();
-  }
-
-  async getStats(): Promise<ConsumerStats> {
-    assertOpen(this.#closed, 'consumer');
-    return { packetsSent: 0, bytesSent: 0, packetsRetransmitted: 0, nackCount: 0, pliCount: 0, packetsLost: 0 };
-  }
-
-  on(event: 'close', listener: (reason: CloseReason) => void): Unsubscribe;
-  on(event: 'producerpause' | 'producerresume', listener: () => void): Unsubscribe;
-  on(event: 'close' | 'producerpause' | 'producerresume', listener: (...args: never[]) => void): Unsubscribe {
-    if (event !== 'close' && event !== 'producerpause' && event !== 'producerresume') throw new TypeError(`unknown event ${String(event)}`);
-    return this.#listeners.on(event, listener as (...args: unknown[]) => void);
-  }
-
-  async close(): Promise<void> {
-    this.closeBy('closed');
-  }
-
-  closeBy(reason: CloseReason): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#forgetByTransport();
-    this.#forgetByProducer();
     this.#listeners.emit('close', reason);
     this.#listeners.clear();
   }

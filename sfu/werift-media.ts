@@ -28,6 +28,11 @@ import { WeriftTransport } from './werift/werift-transport.js';
 export interface WeriftMediaOptions {
   /** The address put in ICE candidates (127.0.0.1 for tests on loopback). */
   readonly announcedIp: string;
+  /**
+   * The IPv4 address media sockets bind to; by default every interface. Set
+   * it to the announced address unless that is a NAT's public address.
+   */
+  readonly listenIp?: string;
   /** UDP ports for media, inclusive; by default any free port. */
   readonly portRange?: readonly [number, number];
   readonly clock?: Clock;
@@ -150,15 +155,16 @@ export class WeriftMedia implements MediaEngine {
   async openLeg(): Promise<IceDtlsLeg> {
     const certificate = await (this.#certificate ??= RTCDtlsTransport.SetupCertificate());
     const range = this.#opts.portRange;
-    if (!range) return IceDtlsLeg.open({ announcedIp: this.#opts.announcedIp, certificate });
+    const { announcedIp, listenIp } = this.#opts;
+    if (!range) return IceDtlsLeg.open({ announcedIp, listenIp, certificate });
     // Start after the last port handed out; on the way around, the whole range.
     const start = this.#nextPort > range[1] ? range[0] : this.#nextPort;
     let leg: IceDtlsLeg;
     try {
-      leg = await IceDtlsLeg.open({ announcedIp: this.#opts.announcedIp, certificate, portRange: [start, range[1]] });
+      leg = await IceDtlsLeg.open({ announcedIp, listenIp, certificate, portRange: [start, range[1]] });
     } catch (err) {
       if (start === range[0]) throw new AppError('INTERNAL', 'no free UDP port in the media port range', { cause: err });
-      leg = await IceDtlsLeg.open({ announcedIp: this.#opts.announcedIp, certificate, portRange: [range[0], range[1]] });
+      leg = await IceDtlsLeg.open({ announcedIp, listenIp, certificate, portRange: [range[0], range[1]] });
     }
     this.#nextPort = leg.port + 1;
     return leg;

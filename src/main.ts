@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIPv4, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -142,13 +142,16 @@ function createLogger(config: Config): Logger {
 /** Role all: the SFU answers at /sfu, and at / when the query names a room and a peer (where the unmodified Hubs client connects). */
 const isSfuUpgrade = (url: URL): boolean => url.pathname === '/sfu' || (url.pathname === '/' && url.searchParams.has('roomId') && url.searchParams.has('peerId'));
 
+/** Media sockets bind where the node listens: loopback stays loopback; a wildcard or a name binds every interface. */
+const mediaListenIp = (host: string): string | undefined => (isIPv4(host) && host !== '0.0.0.0' ? host : undefined);
+
 type SfuDeps = { readonly clock: Clock; readonly metrics: Metrics; readonly log: Logger; readonly bus: Bus | undefined; readonly tokens: JoseTokens; readonly media: MediaEngine | undefined };
 
 /** The SFU of a process: its engine, the perms-token check against the relay's key, and the limits. */
 function createSfu(config: Config, deps: SfuDeps): SfuServer {
   const { clock, metrics, bus } = deps;
   return new SfuServer({
-    engine: deps.media ?? new WeriftMedia({ announcedIp: config.sfuAnnouncedIp, portRange: [config.sfuRtcMinPort, config.sfuRtcMaxPort], clock }),
+    engine: deps.media ?? new WeriftMedia({ announcedIp: config.sfuAnnouncedIp, listenIp: mediaListenIp(config.host), portRange: [config.sfuRtcMinPort, config.sfuRtcMaxPort], clock }),
     upgrade: sfuUpgrade(),
     clock,
     metrics,

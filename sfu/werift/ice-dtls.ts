@@ -18,6 +18,8 @@ const SRTP_AES128_CM_HMAC_SHA1_80 = 0x0001;
 export interface LegOptions {
   /** The address put in our ICE candidates. */
   readonly announcedIp: string;
+  /** The IPv4 address the UDP socket binds to; by default every interface. */
+  readonly listenIp?: string;
   /** Ports to try, inclusive. */
   readonly portRange?: readonly [number, number];
   readonly certificate: RTCCertificate;
@@ -48,6 +50,7 @@ export class IceDtlsLeg {
       stunServer: undefined,
       turnServer: undefined,
       ...(opts.portRange ? { portRange: [opts.portRange[0], opts.portRange[1]] as [number, number] } : {}),
+      ...(opts.listenIp !== undefined ? { interfaceAddresses: { udp4: opts.listenIp } } : {}),
     });
     await gatherer.gather();
     // werift swallows a failed bind and gathers nothing: that is no port free.
