@@ -1,7 +1,14 @@
-/** The part of protoo-client 4 (CommonJS, no types of its own) that the Node tests use. */
+/** The part of protoo-client 4 (CommonJS, no types of its own) that the Node tests and the browser test page use. */
 declare module 'protoo-client' {
+  export interface RetryOptions {
+    readonly retries?: number;
+    readonly factor?: number;
+    readonly minTimeout?: number;
+    readonly maxTimeout?: number;
+  }
+
   export class WebSocketTransport {
-    constructor(url: string, options?: { readonly retry?: { readonly retries?: number; readonly minTimeout?: number; readonly maxTimeout?: number } });
+    constructor(url: string, options?: { readonly retry?: RetryOptions });
     readonly closed: boolean;
     close(): void;
   }
@@ -27,7 +34,7 @@ declare module 'protoo-client' {
     close(): void;
     on(event: 'open' | 'disconnected' | 'close', listener: () => void): this;
     on(event: 'failed', listener: (currentAttempt: number) => void): this;
-    on(event: 'request', listener: (request: ProtooRequest, accept: (data?: unknown) => void, reject: (code: number, reason: string) => void) => void): this;
+    on(event: 'request', listener: (request: ProtooRequest, accept: (data?: unknown) => void, reject: (code: number | Error, reason?: string) => void) => void): this;
     on(event: 'notification', listener: (notification: ProtooNotification) => void): this;
   }
 }
