@@ -216,7 +216,8 @@ export function matchProducerCodec(kind: unknown, rtpParameters: unknown, caps: 
  * The RTP parameters a consumer of a producer receives, in mediasoup's model:
  * the router's payload type for the producer's codec, the producer's codec
  * parameters, the RTCP feedback both the router and the consumer support, a
- * new random SSRC, no header extensions (forwarded packets carry none) and
+ * new random SSRC, the producer's cname (a random one if it is missing or
+ * empty), no header extensions (forwarded packets carry none) and
  * no `mid` (mediasoup-client assigns it).
  * @throws TypeError for malformed `rtpCapabilities`.
  * @throws AppError('BAD_REQUEST') when the consumer's capabilities lack the producer's codec.
@@ -243,7 +244,9 @@ export function buildConsumerRtpParameters(options: {
     }],
     headerExtensions: [],
     encodings: [{ ssrc: generateSsrc() }],
-    rtcp: { cname: producer.rtpParameters.rtcp?.cname ?? randomBytes(8).toString('hex'), reducedSize: true, mux: true },
+    // A simulcast producer's cname is '' (mediasoup-client reads it from a=ssrc lines, which RID simulcast has none of),
+    // and mediasoup-client makes the consumer's msid stream id of it: Chromium refuses an empty one.
+    rtcp: { cname: producer.rtpParameters.rtcp?.cname || randomBytes(8).toString('hex'), reducedSize: true, mux: true },
   };
 }
 

@@ -2,8 +2,19 @@
  * A producer of the werift engine: the RTP one client sends on its transport.
  * It counts and checks what arrives (loss from sequence gaps, NACKs for them
  * upstream), picks the stream to forward when the client sends simulcast, and
- * hands each packet to its consumers. Key-frame requests from consumers reach
- * the client as a PLI, at most one per KEYFRAME_GAP_MS.
+ * hands each packet to its consumers.
+ *
+ * Simulcast: it forwards the highest layer that carries media. A higher layer
+ * takes over at its first packet. The browser stops sending its upper layers
+ * when bandwidth or CPU runs short (or `setMaxSpatialLayer` asks it to): once
+ * the forwarded stream has carried nothing for LAYER_IDLE_MS, the highest
+ * lower layer that has been sending for LAYER_IDLE_MS takes over, unless a
+ * layer above it is sending again (so that when every layer resumes after a
+ * pause, the first packets of a lower one do not take over). Each switch asks
+ * the client for a key frame of the new stream.
+ *
+ * Key-frame requests from consumers reach the client as a PLI, at most one per
+ * KEYFRAME_GAP_MS.
  *
  * Close cascade: transport -> producer -> its consumers (`producerclose`).
  */
@@ -15,6 +26,8 @@ import { Listeners } from '../listeners.js';
 import type { WeriftConsumer } from './werift-consumer.js';
 
 const KEYFRAME_GAP_MS = 300;
+/** A stream silent this long has stopped (mediasoup's inactivity interval for a receiving stream). */
+const LAYER_IDLE_MS = 1500;
 /** Gaps wider than this are a restart of the stream, not loss. */
 const MAX_GAP = 512;
 
@@ -41,6 +54,9 @@ export class WeriftProducer implements MediaProducer {
   /** The stream being forwarded, and the encoding index it belongs to. */
   #selectedSsrc: number | null = null;
   #selectedLayer = -1;
+  /** When the forwarded stream last carried media; for each layer, since when it has been sending and its last packet. */
+  #selectedAt = -Infinity;
+  readonly #layers: ({ since: number; last: number } | undefined)[] = [];
   #lastKeyFrameAt = -Infinity;
   // Receive statistics of the selected stream (RFC 3550 A.1).
   #baseSeq = -1;
@@ -85,17 +101,35 @@ export class WeriftProducer implements MediaProducer {
     return rid === undefined ? 0 : this.rids.indexOf(rid);
   }
 
-  /** One packet of stream `layer`. Forwards the highest layer the client sends. */
+  /** One packet of stream `layer`. Forwards the highest layer that carries media (see above). */
   receive(rtp: RtpPacket, layer: number): void {
     if (this.#closed) return;
     const ssrc = rtp.header.ssrc;
+    // Padding-only packets (bandwidth probes) say nothing of what a stream carries.
+    const media = rtp.payload.length > 0;
+    const now = this.#link.now();
+    if (media) this.#heard(layer, now);
     if (ssrc !== this.#selectedSsrc) {
-      if (layer <= this.#selectedLayer) return;
+      if (!media || !(layer > this.#selectedLayer || this.#replacesIdle(layer, now))) return;
       this.#select(ssrc, layer);
     }
     this.#count(rtp);
-    if (this.#paused || rtp.payload.length === 0) return;
+    if (!media) return;
+    this.#selectedAt = now;
+    if (this.#paused) return;
     for (const c of this.#consumers) c.send(rtp);
+  }
+
+  #heard(layer: number, now: number): void {
+    const run = this.#layers[layer];
+    if (run && now - run.last <= LAYER_IDLE_MS) run.last = now;
+    else this.#layers[layer] = { since: now, last: now };
+  }
+
+  /** Whether a stream at `layer`, not the forwarded one, takes over from a forwarded stream gone silent (see above). */
+  #replacesIdle(layer: number, now: number): boolean {
+    if (now - this.#selectedAt <= LAYER_IDLE_MS || now - this.#layers[layer]!.since < LAYER_IDLE_MS) return false;
+    return this.#layers.slice(layer + 1).every((run) => run === undefined || now - run.last > LAYER_IDLE_MS);
   }
 
   #select(ssrc: number, layer: number): void {

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, onTestFinished } from 'vitest';
-import type { Outcome, PageState, SfuPageApi } from '../fixtures/sfu-page/api.js';
+import type { Outcome, PageState, ProduceOptions, SfuPageApi } from '../fixtures/sfu-page/api.js';
 import type { TestBrowser, TestPage } from './browser.js';
 
 const PAGE_SOURCE = fileURLToPath(new URL('../fixtures/sfu-page/', import.meta.url));
@@ -113,8 +113,16 @@ export class SfuPage {
     return this.tab.page.evaluate((t) => (globalThis as unknown as Api).sfu.join(t), token);
   }
 
-  produce(): Promise<{ readonly audio: string; readonly video: string }> {
-    return this.tab.page.evaluate(() => (globalThis as unknown as Api).sfu.produce());
+  produce(options: ProduceOptions = {}): Promise<{ readonly audio: string; readonly video: string }> {
+    return this.tab.page.evaluate((o) => (globalThis as unknown as Api).sfu.produce(o), options);
+  }
+
+  setMaxSpatialLayer(spatialLayer: number): Promise<void> {
+    return this.tab.page.evaluate((l) => (globalThis as unknown as Api).sfu.setMaxSpatialLayer(l), spatialLayer);
+  }
+
+  deviceCodecs(): Promise<readonly { readonly mimeType: string; readonly parameters: Record<string, unknown> }[]> {
+    return this.tab.page.evaluate(() => (globalThis as unknown as Api).sfu.deviceCodecs());
   }
 
   request(method: string, data?: unknown): Promise<Outcome<unknown>> {

@@ -168,6 +168,12 @@ describe('buildConsumerRtpParameters', () => {
     expect(params.rtcp?.cname).toMatch(/^[0-9a-f]{16}$/);
   });
 
+  it('makes a cname when the producer sent an empty one, as mediasoup-client does for a simulcast camera', () => {
+    const simulcast = { ...clientSide().sending('video'), encodings: [{ rid: 'r0' }, { rid: 'r1' }, { rid: 'r2' }], rtcp: { cname: '', reducedSize: true } } as RtpParameters;
+    const params = buildConsumerRtpParameters({ producer: { kind: 'video', rtpParameters: simulcast }, rtpCapabilities: routerRtpCapabilities });
+    expect(params.rtcp?.cname).toMatch(/^[0-9a-f]{16}$/);
+  });
+
   it("refuses a consumer whose capabilities lack the producer's codec", () => {
     const { recvCapabilities } = clientSide();
     // libwebrtc in @roamhq/wrtc has no H264.

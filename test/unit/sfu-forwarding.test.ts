@@ -159,6 +159,44 @@ describe('werift forwarding', () => {
     expect(h.rtcp.some((p) => (p as { feedback?: PictureLossIndication }).feedback?.mediaSsrc === 900)).toBe(true);
   });
 
+  it('falls back to the highest layer still sending when the forwarded one stops, and not when every layer pauses', () => {
+    const params: RtpParameters = { ...vp8Parameters(0), encodings: [{ rid: 'r0' }, { rid: 'r1' }, { rid: 'r2' }] };
+    const h = harness('video', params);
+    const ssrcs = [700, 800, 900];
+    const seqs = [100, 2000, 7000];
+    /** One frame: a packet of each layer in `layers`, then 100 ms. */
+    const frame = (layers: number[], payload = 'f') => {
+      for (const layer of layers) h.producer.receive(h.packet(ssrcs[layer]!, seqs[layer]!++, 0, 96, `${payload}${layer}`), layer);
+      h.advance(100);
+    };
+    const plisFor = (ssrc: number) => h.rtcp.filter((p) => (p as { feedback?: PictureLossIndication }).feedback?.mediaSsrc === ssrc).length;
+    for (let i = 0; i < 20; i++) frame([0, 1, 2]);
+    expect(h.sent.at(-1)?.payload).toBe('f2');
+    // Each layer was forwarded in turn as it first arrived: one key-frame request each.
+    expect(ssrcs.map(plisFor)).toEqual([1, 1, 1]);
+    // r2 stops (the browser dropped its top layer; its padding carries no media): 1.5 s on, r1, not r0, takes over, with a key-frame request.
+    for (let i = 0; i < 15; i++) {
+      frame([0, 1]);
+      h.producer.receive(new RtpPacket(new RtpHeader({ ssrc: 900, sequenceNumber: seqs[2]!++, payloadType: 96 }), Buffer.alloc(0)), 2);
+    }
+    expect(h.sent.at(-1)?.payload).toBe('f2');
+    frame([0, 1]);
+    expect(h.sent.at(-1)?.payload).toBe('f1');
+    expect(ssrcs.map(plisFor)).toEqual([1, 2, 1]);
+    expect(steps(h.sent.map((s) => s.seq)).every((step) => step === 1)).toBe(true);
+    // Every layer pauses, then resumes lowest first: r1 stays forwarded.
+    h.advance(5000);
+    frame([0]);
+    frame([0]);
+    frame([0, 1]);
+    expect(h.sent.at(-1)?.payload).toBe('f1');
+    expect(ssrcs.map(plisFor)).toEqual([1, 2, 1]);
+    // r2 comes back: it takes over at once.
+    frame([0, 1, 2], 'g');
+    expect(h.sent.at(-1)?.payload).toBe('g2');
+    expect(ssrcs.map(plisFor)).toEqual([1, 2, 2]);
+  });
+
   it('takes the loss the client reports in its receiver reports', async () => {
     const h = harness('audio', opusParameters(1111));
     h.consumer.onReceiverReport(new RtcpReceiverInfo({ ssrc: 424242, packetsLost: 7 }));
