@@ -33,10 +33,18 @@ export interface WeriftMediaOptions {
    * it to the announced address unless that is a NAT's public address.
    */
   readonly listenIp?: string;
+  /**
+   * The most a producing client is told it may send per transport (REMB), in
+   * bits per second; 0 sends no REMB. Default 3 Mbps (dialog caps incoming
+   * bitrate at 1.5 Mbps, too little for the upper layers of Hubs' camera).
+   */
+  readonly maxIncomingBitrate?: number;
   /** UDP ports for media, inclusive; by default any free port. */
   readonly portRange?: readonly [number, number];
   readonly clock?: Clock;
 }
+
+const DEFAULT_MAX_INCOMING_BITRATE = 3_000_000;
 
 interface EngineCounts {
   transports: number;
@@ -48,6 +56,7 @@ class WeriftRouter implements MediaRouter {
   readonly id = randomUUID();
   readonly rtpCapabilities: RtpCapabilities = routerRtpCapabilities;
   readonly clock: Clock;
+  readonly maxIncomingBitrate: number;
   readonly #engine: WeriftMedia;
   readonly #counts: EngineCounts;
   readonly #listeners = new Listeners<{ close: [CloseReason] }>();
@@ -55,10 +64,11 @@ class WeriftRouter implements MediaRouter {
   readonly #producers = new Map<string, WeriftProducer>();
   #closed = false;
 
-  constructor(engine: WeriftMedia, counts: EngineCounts, clock: Clock) {
+  constructor(engine: WeriftMedia, counts: EngineCounts, clock: Clock, maxIncomingBitrate: number) {
     this.#engine = engine;
     this.#counts = counts;
     this.clock = clock;
+    this.maxIncomingBitrate = maxIncomingBitrate;
   }
 
   get closed(): boolean {
@@ -129,6 +139,7 @@ export class WeriftMedia implements MediaEngine {
     if (range && !(Number.isInteger(range[0]) && Number.isInteger(range[1]) && range[0] >= 1 && range[0] <= range[1] && range[1] <= 65535)) {
       throw new TypeError('portRange must be [min, max] with 1 <= min <= max <= 65535');
     }
+    if (opts.maxIncomingBitrate !== undefined && !(Number.isSafeInteger(opts.maxIncomingBitrate) && opts.maxIncomingBitrate >= 0)) throw new TypeError('maxIncomingBitrate must be a whole number of bits per second');
     this.#opts = opts;
     this.#clock = opts.clock ?? new SystemClock();
     this.#nextPort = range?.[0] ?? 0;
@@ -136,7 +147,7 @@ export class WeriftMedia implements MediaEngine {
 
   async createRouter(): Promise<MediaRouter> {
     if (this.#closed) throw new AppError('CLOSED', 'media engine closed');
-    const router = new WeriftRouter(this, this.#counts, this.#clock);
+    const router = new WeriftRouter(this, this.#counts, this.#clock, this.#opts.maxIncomingBitrate ?? DEFAULT_MAX_INCOMING_BITRATE);
     this.#routers.add(router);
     return router;
   }

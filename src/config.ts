@@ -54,9 +54,10 @@ export const configSchema = {
     sfuMaxProducersPerPeer: { type: 'integer', minimum: 1, default: 4, description: 'Producers (microphone, camera, screen...) one peer may have at once; more are refused with too_many_producers.' },
     sfuMaxVideoProducersPerRoom: { type: 'integer', minimum: 0, default: 12, description: 'Video producers one room may have at once; more are refused with too_many_video_producers.' },
     sfuMaxConsumers: { type: 'integer', minimum: 1, default: 2000, description: 'Consumers one SFU process serves at once; past it new consumers are refused with sfu_full.' },
+    sfuMaxIncomingBitrate: { type: 'integer', minimum: 0, default: 3000000, description: 'The bitrate a client sending video is told it may use per transport (REMB), in bits/s; 0 sends none (dialog caps incoming bitrate at 1500000).' },
     sfuAnnounceMs: { type: 'integer', minimum: 100, default: 2000, description: 'How often an SFU announces itself and its load on the bus; one not heard from for three periods is taken for gone.' },
   },
-  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'defaultRoomSize', 'maxRoomSize', 'maxNafBytes', 'maxEntitiesPerSession', 'handoverLeadMs', 'maxUploadBytes', 'uploadTtlMs', 'nodeDownMs', 'leaseTtlMs', 'drainGraceMs', 'autoMigrate', 'permissiveRooms', 'chatHistory', 'createHubPerSec', 'httpRatePerMin', 'accountTokenTtlS', 'role', 'sfuPort', 'sfuAnnouncedIp', 'sfuRtcMinPort', 'sfuRtcMaxPort', 'sfuMaxProducersPerPeer', 'sfuMaxVideoProducersPerRoom', 'sfuMaxConsumers', 'sfuAnnounceMs'],
+  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'defaultRoomSize', 'maxRoomSize', 'maxNafBytes', 'maxEntitiesPerSession', 'handoverLeadMs', 'maxUploadBytes', 'uploadTtlMs', 'nodeDownMs', 'leaseTtlMs', 'drainGraceMs', 'autoMigrate', 'permissiveRooms', 'chatHistory', 'createHubPerSec', 'httpRatePerMin', 'accountTokenTtlS', 'role', 'sfuPort', 'sfuAnnouncedIp', 'sfuRtcMinPort', 'sfuRtcMaxPort', 'sfuMaxProducersPerPeer', 'sfuMaxVideoProducersPerRoom', 'sfuMaxConsumers', 'sfuMaxIncomingBitrate', 'sfuAnnounceMs'],
 } as const;
 
 export type Config = Readonly<FromSchema<typeof configSchema>>;
@@ -107,6 +108,7 @@ export const configEnv: Readonly<Record<ConfigKey, string>> = {
   sfuMaxProducersPerPeer: 'HUBMESH_SFU_MAX_PRODUCERS_PER_PEER',
   sfuMaxVideoProducersPerRoom: 'HUBMESH_SFU_MAX_VIDEO_PRODUCERS_PER_ROOM',
   sfuMaxConsumers: 'HUBMESH_SFU_MAX_CONSUMERS',
+  sfuMaxIncomingBitrate: 'HUBMESH_SFU_MAX_INCOMING_BITRATE',
   sfuAnnounceMs: 'HUBMESH_SFU_ANNOUNCE_MS',
 };
 

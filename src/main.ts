@@ -151,7 +151,7 @@ type SfuDeps = { readonly clock: Clock; readonly metrics: Metrics; readonly log:
 function createSfu(config: Config, deps: SfuDeps): SfuServer {
   const { clock, metrics, bus } = deps;
   return new SfuServer({
-    engine: deps.media ?? new WeriftMedia({ announcedIp: config.sfuAnnouncedIp, listenIp: mediaListenIp(config.host), portRange: [config.sfuRtcMinPort, config.sfuRtcMaxPort], clock }),
+    engine: deps.media ?? new WeriftMedia({ announcedIp: config.sfuAnnouncedIp, listenIp: mediaListenIp(config.host), maxIncomingBitrate: config.sfuMaxIncomingBitrate, portRange: [config.sfuRtcMinPort, config.sfuRtcMaxPort], clock }),
     upgrade: sfuUpgrade(),
     clock,
     metrics,

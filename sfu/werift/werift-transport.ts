@@ -13,7 +13,7 @@
  * transport (`producerclose`).
  */
 import { randomUUID } from 'node:crypto';
-import type { RtcpPacket, RtpHeader, RtpPacket, RtcpPayloadSpecificFeedback, RtcpRrPacket, RtcpSrPacket, RtcpTransportLayerFeedback } from 'werift';
+import { ReceiverEstimatedMaxBitrate, RtcpPayloadSpecificFeedback, type RtcpPacket, type RtpHeader, type RtpPacket, type RtcpRrPacket, type RtcpSrPacket, type RtcpTransportLayerFeedback } from 'werift';
 import { AppError } from '../../src/errors.js';
 import type { Clock, Timer } from '../../src/ports/clock.js';
 import type { CloseReason, DtlsParameters, IceCandidate, IceParameters, MediaKind, MediaTransport, RtpCapabilities, RtpParameters, TransportStats, Unsubscribe } from '../../src/ports/media-engine.js';
@@ -24,6 +24,7 @@ import { WeriftConsumer } from './werift-consumer.js';
 import { WeriftProducer } from './werift-producer.js';
 
 const RTCP_INTERVAL_MS = 1000;
+const REMB_SENDER_SSRC = 1;
 const MID_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
 const RID_URI = 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id';
 
@@ -31,6 +32,8 @@ const RID_URI = 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id';
 export interface TransportHost {
   readonly rtpCapabilities: RtpCapabilities;
   readonly clock: Clock;
+  /** The bitrate producing clients are told they may send (REMB), in bits per second; 0 sends none. */
+  readonly maxIncomingBitrate: number;
   findProducer(id: string): WeriftProducer | undefined;
   producerAdded(p: WeriftProducer): void;
   producerGone(p: WeriftProducer): void;
@@ -249,7 +252,7 @@ export class WeriftTransport implements MediaTransport {
   }
 
   #sendReports(): void {
-    const packets: (RtcpSrPacket | RtcpRrPacket)[] = [];
+    const packets: (RtcpSrPacket | RtcpRrPacket | RtcpPayloadSpecificFeedback)[] = [];
     for (const c of this.#consumers.values()) {
       const sr = c.senderReport();
       if (sr) packets.push(sr);
@@ -258,8 +261,28 @@ export class WeriftTransport implements MediaTransport {
       const rr = p.receiverReport();
       if (rr) packets.push(rr);
     }
+    const remb = this.#remb();
+    if (remb) packets.push(remb);
     // Compound packets stay well under the MTU in groups of 8.
     for (let i = 0; i < packets.length; i += 8) this.#sendRtcp(packets.slice(i, i + 8));
+  }
+
+  /**
+   * A REMB for the video this transport receives, at the configured maximum.
+   * We do not estimate bandwidth; without any feedback a browser's estimate
+   * stays near its start bitrate and rises slowly, so upper simulcast layers
+   * would start late. The browser still backs off on loss, and a REMB only
+   * caps its estimate (as Janus does with its configured room bitrate).
+   */
+  #remb(): RtcpPayloadSpecificFeedback | null {
+    const bitrate = this.#host.maxIncomingBitrate;
+    const ssrcs = [...this.#bySsrc].filter(([, r]) => r.producer.kind === 'video').map(([ssrc]) => ssrc);
+    if (bitrate <= 0 || ssrcs.length === 0) return null;
+    // bitrate = mantissa * 2^exp, with an 18-bit mantissa (draft-alvestrand-rmcat-remb 2.2).
+    let exp = 0;
+    while (bitrate / 2 ** exp >= 2 ** 18) exp++;
+    const remb = new ReceiverEstimatedMaxBitrate({ senderSsrc: REMB_SENDER_SSRC, mediaSsrc: 0, ssrcNum: ssrcs.length, brExp: exp, brMantissa: Math.floor(bitrate / 2 ** exp), bitrate: BigInt(bitrate), ssrcFeedbacks: ssrcs });
+    return new RtcpPayloadSpecificFeedback({ feedback: remb });
   }
 
   #sendRtp(payload: Buffer, header: RtpHeader): void {
