@@ -62,6 +62,19 @@ export default tseslint.config(
     },
   },
   {
+    // The client library runs in the page: only itself, protocol types, pure core and phoenix.
+    files: ['src/client/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          layer(['ports', 'adapters', 'actors', 'sfu', 'http', 'ws', 'main', 'cli', 'config', 'errors', 'secrets'], 'src/client runs in the browser: it may import src/client, src/protocol types, pure src/core and phoenix, no server layers.'),
+          backends,
+          { group: ['node:*', 'ws', 'fastify', 'nact', 'pino', 'jose', 'mediasoup-client'], message: 'src/client runs in the browser and bundles only phoenix.' },
+        ],
+      }],
+    },
+  },
+  {
     files: ['test/**'],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',

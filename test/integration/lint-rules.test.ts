@@ -23,6 +23,9 @@ describe('import direction', () => {
     ['actors/x.ts', "import { MemoryStore } from '../src/adapters/memory-store.js';\nexport const m = MemoryStore;\n"],
     ['src/http/x.ts', "import { startNode } from '../main.js';\nexport const s = startNode;\n"],
     ['src/ws/x.ts', "import { Kysely } from 'kysely';\nexport const k = Kysely;\n"],
+    ['src/client/x.ts', "import { SocketServer } from '../ws/socket-server.js';\nexport const s = SocketServer;\n"],
+    ['src/client/x.ts', "import { AppError } from '../errors.js';\nexport const e = AppError;\n"],
+    ['src/client/x.ts', "import WebSocket from 'ws';\nexport const w = WebSocket;\n"],
   ])('refuses in %s: %s', async (file, code) => {
     expect(await importErrors(file, code)).not.toEqual([]);
   });
@@ -32,6 +35,7 @@ describe('import direction', () => {
     ['actors/x.ts', "import { decideJoin } from '../src/core/join.js';\nexport const d = decideJoin;\n"],
     ['src/adapters/x.ts', "import { Kysely } from 'kysely';\nexport const k = Kysely;\n"],
     ['src/ws/x.ts', "import { HubRegistry } from '../../actors/hub-registry.js';\nexport const h = HubRegistry;\n"],
+    ['src/client/x.ts', "import { Socket } from 'phoenix';\nimport type { Payload } from '../protocol/frames.js';\nexport const s = Socket;\nexport type P = Payload;\n"],
   ])('allows in %s: %s', async (file, code) => {
     expect(await importErrors(file, code)).toEqual([]);
   });
