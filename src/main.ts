@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { isIPv4, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
@@ -40,6 +41,7 @@ import { moderationRoutes } from './http/moderation.js';
 import { registerOpenapi } from './http/openapi.js';
 import type { RoomDirectory } from './http/rooms.js';
 import { pageRoutes } from './http/page.js';
+import { webRoutes } from './http/web.js';
 import type { Bus } from './ports/bus.js';
 import type { Clock } from './ports/clock.js';
 import type { Leases } from './ports/leases.js';
@@ -51,20 +53,24 @@ import { loadSecrets } from './secrets.js';
 import { sfuUpgrade } from './ws/sfu-upgrade.js';
 import { SocketServer } from './ws/socket-server.js';
 
-/** The package version, from package.json beside src/ (or beside dist/ when built). */
-function readVersion(): string {
-  for (const rel of ['../package.json', '../../package.json']) {
+/** The package's directory and version, from package.json beside src/ (or beside dist/ when built). */
+function readPackage(): { readonly root: URL; readonly version: string } {
+  for (const rel of ['../', '../../']) {
+    const root = new URL(rel, import.meta.url);
     try {
-      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
-      if (pkg.name === 'hubmesh' && typeof pkg.version === 'string') return pkg.version;
+      const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'hubmesh' && typeof pkg.version === 'string') return { root, version: pkg.version };
     } catch {
       // not at this depth
     }
   }
-  return '0.0.0';
+  return { root: new URL('../', import.meta.url), version: '0.0.0' };
 }
 
-export const VERSION = readVersion();
+const PACKAGE = readPackage();
+export const VERSION = PACKAGE.version;
+/** Where `npm run build:web` writes the web client. */
+const BUILT_WEB_DIR = fileURLToPath(new URL('dist/web/', PACKAGE.root));
 
 /**
  * The configured store: PostgreSQL when DATABASE_URL is set, otherwise PGlite
@@ -325,6 +331,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
   await app.register(moderationRoutes, { store, identity, rooms, baseUrl: () => baseUrl, now: () => clock.now() });
   await app.register(accountRoutes, { store, identity });
   await app.register(mediaRoutes, { store, files, secret: secrets.secret, maxUploadBytes: config.maxUploadBytes, baseUrl: () => baseUrl });
+  await app.register(webRoutes, { dir: config.webDir ?? BUILT_WEB_DIR });
   await app.register(pageRoutes, { store, baseUrl: () => baseUrl });
   const watch = bus
     ? await NodeWatch.start({
