@@ -331,8 +331,9 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
   await app.register(moderationRoutes, { store, identity, rooms, baseUrl: () => baseUrl, now: () => clock.now() });
   await app.register(accountRoutes, { store, identity });
   await app.register(mediaRoutes, { store, files, secret: secrets.secret, maxUploadBytes: config.maxUploadBytes, baseUrl: () => baseUrl });
-  await app.register(webRoutes, { dir: config.webDir ?? BUILT_WEB_DIR });
-  await app.register(pageRoutes, { store, baseUrl: () => baseUrl });
+  const webDir = config.webDir ?? BUILT_WEB_DIR;
+  await app.register(webRoutes, { dir: webDir });
+  await app.register(pageRoutes, { store, webDir, baseUrl: () => baseUrl });
   const watch = bus
     ? await NodeWatch.start({
         bus,

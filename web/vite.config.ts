@@ -1,6 +1,8 @@
 /**
- * The landing page (`web/`), built by `npm run build:web` into `dist/web/`,
- * which the node serves at `/` and `/assets/` (src/http/web.ts).
+ * The web client (`web/`), built by `npm run build:web` into `dist/web/`:
+ * two pages sharing `/assets/`. `index.html` is the landing page the node
+ * serves at `/` (src/http/web.ts); `room.html` is the room page it serves
+ * at `/<sid>/<slug>` (src/http/page.ts).
  */
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vite';
@@ -19,5 +21,11 @@ export default defineConfig({
     reportCompressedSize: false,
     target: 'es2022',
     modulePreload: { polyfill: false },
+    rolldownOptions: {
+      input: {
+        index: fileURLToPath(new URL('index.html', import.meta.url)),
+        room: fileURLToPath(new URL('room.html', import.meta.url)),
+      },
+    },
   },
 });

@@ -45,7 +45,7 @@ const NOT_BUILT = `<!doctype html>
 const isMissing = (err: unknown): boolean => err instanceof Error && 'code' in err && (err.code === 'ENOENT' || err.code === 'EISDIR' || err.code === 'ENOTDIR');
 
 /** The file's bytes, or undefined when there is no such file. */
-async function readIfPresent(path: string): Promise<Buffer | undefined> {
+export async function readIfPresent(path: string): Promise<Buffer | undefined> {
   try {
     return await readFile(path);
   } catch (err) {
