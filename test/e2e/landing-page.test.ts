@@ -5,33 +5,12 @@
  * followed, and a public room listed. Without a built page, `/` says how to
  * build one and every other route keeps working.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
 import { accountMaker, api, createHubAs } from '../support/accounts.js';
-import { launchChromium, needsChromium } from '../support/browser.js';
+import { launchChromium, needsChromium, resultPath } from '../support/browser.js';
 import { createHub, startTestNode } from '../support/node.js';
-
-const RESULTS_DIR = fileURLToPath(new URL('../../test-results/', import.meta.url));
-const WEB_CONFIG = fileURLToPath(new URL('../../web/vite.config.ts', import.meta.url));
-
-/** A fresh temporary directory, removed when the file ends. */
-async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix));
-  afterAll(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-/** Builds web/ with its own Vite config into a temporary directory. */
-async function buildWebPage(): Promise<string> {
-  const outDir = await tempDir('hubmesh-web-');
-  const { build } = await import('vite');
-  await build({ configFile: WEB_CONFIG, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
-  return outDir;
-}
+import { buildWebPage, tempDir } from '../support/web-page.js';
 
 describe('landing page routes without a built page', async () => {
   const node = await startTestNode({ scope: 'file', env: { HUBMESH_WEB_DIR: await tempDir('hubmesh-web-empty-') } });
@@ -95,8 +74,7 @@ if (needsChromium()) {
       expect(await page.locator('#create-error').isHidden()).toBe(true);
       expect(await page.locator('#created-link:focus').count()).toBe(1);
 
-      await mkdir(RESULTS_DIR, { recursive: true });
-      await page.screenshot({ path: join(RESULTS_DIR, 'landing-page.png'), fullPage: true });
+      await page.screenshot({ path: await resultPath('landing-page.png'), fullPage: true });
 
       // Following the link (Enter on the focused link) opens the room's page.
       await Promise.all([page.waitForURL(`${node.url}${href}`), page.keyboard.press('Enter')]);

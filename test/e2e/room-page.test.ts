@@ -5,29 +5,15 @@
  * and chat both ways; a full room, an unknown room and a kick each end in
  * words on the page.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
 import { accountMaker, api, createHubAs } from '../support/accounts.js';
-import { launchChromium, needsChromium } from '../support/browser.js';
+import { launchChromium, needsChromium, resultPath } from '../support/browser.js';
 import { createHub, startTestNode } from '../support/node.js';
+import { buildWebPage } from '../support/web-page.js';
 
-const RESULTS_DIR = fileURLToPath(new URL('../../test-results/', import.meta.url));
-const WEB_CONFIG = fileURLToPath(new URL('../../web/vite.config.ts', import.meta.url));
 const TIMEOUT_MS = 10_000;
-
-/** Builds web/ with its own Vite config into a temporary directory, removed when the file ends. */
-async function buildWebPage(): Promise<string> {
-  const outDir = await mkdtemp(join(tmpdir(), 'hubmesh-web-'));
-  afterAll(() => rm(outDir, { recursive: true, force: true }));
-  const { build } = await import('vite');
-  await build({ configFile: WEB_CONFIG, logLevel: 'warn', build: { outDir, emptyOutDir: true } });
-  return outDir;
-}
 
 /** Opens the link and waits for the page's script to be ready. */
 async function open(page: Page, url: string): Promise<void> {
@@ -98,8 +84,7 @@ if (needsChromium()) {
       await expect.poll(() => chatOf(ada.page), { timeout: TIMEOUT_MS }).toEqual(['Ada: hello Bob', 'Bob: hi Ada']);
       await expect.poll(() => chatOf(bob.page), { timeout: TIMEOUT_MS }).toEqual(['Ada: hello Bob', 'Bob: hi Ada']);
 
-      await mkdir(RESULTS_DIR, { recursive: true });
-      await ada.page.screenshot({ path: join(RESULTS_DIR, 'room-two-people.png'), fullPage: true });
+      await ada.page.screenshot({ path: await resultPath('room-two-people.png'), fullPage: true });
       expect([...ada.errors, ...bob.errors]).toEqual([]);
       expect(browser.offLoopback).toEqual([]);
     });
@@ -143,8 +128,7 @@ if (needsChromium()) {
       expect(await endingOf(target.page)).toBe('You were removed from this room');
       expect(await target.page.locator('#room').isHidden()).toBe(true);
 
-      await mkdir(RESULTS_DIR, { recursive: true });
-      await target.page.screenshot({ path: join(RESULTS_DIR, 'room-kicked.png'), fullPage: true });
+      await target.page.screenshot({ path: await resultPath('room-kicked.png'), fullPage: true });
       expect(target.errors).toEqual([]);
     });
   });

@@ -14,16 +14,14 @@
  * - Bandwidth: the SFU tells a sending browser, with a REMB, the bitrate it
  *   may use, and the browser's estimate rises to it.
  */
-import type { Socket } from 'phoenix';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
-import type { HubmeshNode } from '../../src/main.js';
 import type { ConsumerState, PageState, ProducerState } from '../fixtures/sfu-page/api.js';
 import { accountMaker, api, createHubAs } from '../support/accounts.js';
 import { launchChromium, needsChromium } from '../support/browser.js';
-import { join, phxSocket, profile, wsBase } from '../support/clients.js';
+import { wsBase } from '../support/clients.js';
 import { startTestNode } from '../support/node.js';
-import { serveSfuPage, SfuPage } from '../support/sfu-page.js';
+import { enterHub, serveSfuPage, SfuPage, type HubMember as Member } from '../support/sfu-page.js';
 import { eventually } from '../support/wait.js';
 
 /** ICE, DTLS and the first key frame through a JS media engine on a busy 2-core machine. */
@@ -44,19 +42,6 @@ const HUBS_CAMERA_ENCODINGS = [
   { scaleResolutionDownBy: 2, maxBitrate: 1_000_000 },
   { scaleResolutionDownBy: 1, maxBitrate: 5_000_000 },
 ] as const;
-
-interface Member {
-  readonly socket: Socket;
-  readonly sessionId: string;
-  readonly permsToken: string;
-}
-
-async function enterHub(node: HubmeshNode, sid: string, name: string): Promise<Member> {
-  const socket = phxSocket(node);
-  socket.onClose(() => socket.disconnect());
-  const reply = await join(socket.channel(`hub:${sid}`, profile(name)));
-  return { socket, sessionId: reply['session_id'] as string, permsToken: reply['perms_token'] as string };
-}
 
 const videoFrom = (state: PageState, peerId: string): ConsumerState | undefined => state.consumers.find((c) => c.peerId === peerId && c.kind === 'video' && !c.closed);
 const videoProducer = (state: PageState): ProducerState | undefined => state.producers.find((p) => p.kind === 'video');

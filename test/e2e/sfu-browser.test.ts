@@ -10,42 +10,22 @@
  * A over the moderation API ends their consumers within 2 s. Peers with a bad
  * token are refused at join and get no consumers.
  */
-import { mkdir } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
-import type { Socket } from 'phoenix';
 import { describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
-import type { HubmeshNode } from '../../src/main.js';
 import type { ConsumerState, PageState } from '../fixtures/sfu-page/api.js';
 import { accountMaker, api, createHubAs } from '../support/accounts.js';
-import { launchChromium, needsChromium } from '../support/browser.js';
-import { join, phxSocket, profile, wsBase } from '../support/clients.js';
+import { launchChromium, needsChromium, resultPath } from '../support/browser.js';
+import { wsBase } from '../support/clients.js';
 import { startTestNode } from '../support/node.js';
-import { serveSfuPage, SfuPage } from '../support/sfu-page.js';
+import { enterHub, serveSfuPage, SfuPage, type HubMember as Member } from '../support/sfu-page.js';
 import { eventually, waitFor } from '../support/wait.js';
 
-const RESULTS_DIR = fileURLToPath(new URL('../../test-results/', import.meta.url));
 /** The acceptance bound from a kick to the end of the kicked peer's consumers elsewhere. */
 const KICK_BOUND_MS = 2000;
 /** ICE, DTLS, the first key frame and some audio through a JS media engine on a busy 2-core machine. */
 const MEDIA_TIMEOUT_MS = 15_000;
 /** Decoded frames that show video flowing, not just a first key frame (the fake camera runs at 15 fps). */
 const MIN_FRAMES = 10;
-
-/** A member of the hub channel: what the SFU needs of it. */
-interface Member {
-  readonly socket: Socket;
-  readonly sessionId: string;
-  readonly permsToken: string;
-}
-
-async function enterHub(node: HubmeshNode, sid: string, name: string): Promise<Member> {
-  const socket = phxSocket(node);
-  // A socket the server closes (a kick) stays closed, as the Hubs client's does.
-  socket.onClose(() => socket.disconnect());
-  const reply = await join(socket.channel(`hub:${sid}`, profile(name)));
-  return { socket, sessionId: reply['session_id'] as string, permsToken: reply['perms_token'] as string };
-}
 
 const consumersOf = (state: PageState, peerId: string) => state.consumers.filter((c) => c.peerId === peerId);
 const kinds = (consumers: readonly ConsumerState[]) => consumers.map((c) => c.kind).sort();
@@ -128,8 +108,7 @@ if (needsChromium()) {
       }
       // A consumes nothing: nobody else produces.
       expect((await peerA.page.state()).consumers).toEqual([]);
-      await mkdir(RESULTS_DIR, { recursive: true });
-      await peerB.page.tab.page.screenshot({ path: `${RESULTS_DIR}sfu-browser-b.png` });
+      await peerB.page.tab.page.screenshot({ path: await resultPath('sfu-browser-b.png') });
 
       const kickedAt = Date.now();
       const kicked = await api(node, 'POST', `/api/v1/hubs/${sid}/kick`, { token: owner.token, body: { session_id: a.sessionId } });

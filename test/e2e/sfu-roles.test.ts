@@ -39,9 +39,9 @@ describe('roles', () => {
     expect((await fetch(`${sfuNode.url.replace(/^ws/, 'http')}/healthz`)).status).toBe(200);
 
     // Any path will do; the token is the relay's.
-    const { reply, sessionId } = await joinHub(relay, sid, 'alice');
+    const { permsToken, sessionId } = await joinHub(relay, sid, 'alice');
     const client = await SfuClient.connect(sfuNode, sid, sessionId, '/any/path');
-    expect((await client.join(reply['perms_token'] as string)).ok).toBe(true);
+    expect((await client.join(permsToken)).ok).toBe(true);
     expect(sfuNode.sfu.load()).toMatchObject({ peers: 1, rooms: 1 });
 
     // A kick decided on the relay reaches the SFU over the bus.

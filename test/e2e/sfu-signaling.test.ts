@@ -30,8 +30,8 @@ async function sfuNode(env: Record<string, string> = {}, media: MediaEngine = ne
 
 /** A member of the room on the relay: its session and the perms token the relay gave it. */
 async function member(node: HubmeshNode, sid: string, name: string) {
-  const { reply, sessionId, socket } = await joinHub(node, sid, name);
-  return { sessionId, token: reply['perms_token'] as string, socket };
+  const { permsToken, sessionId, socket } = await joinHub(node, sid, name);
+  return { sessionId, token: permsToken, socket };
 }
 
 /** A member on the SFU too: connected, with send and receive transports, joined. */

@@ -9,9 +9,10 @@
  * When chromium is missing the suite is skipped, unless
  * HUBMESH_REQUIRE_SERVICES=1 (set by .ci/run), which fails it instead.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, it, onTestFinished } from 'vitest';
 import { findBinary, isServicesRequired } from './services.js';
@@ -20,6 +21,14 @@ import { findBinary, isServicesRequired } from './services.js';
 export const CHROMIUM = findBinary('chromium');
 
 const INSTALL = 'apt-get install chromium';
+
+const RESULTS_DIR = fileURLToPath(new URL('../../test-results/', import.meta.url));
+
+/** Where a test saves `name` (a screenshot) for people to look at: in test-results/, created on demand. */
+export async function resultPath(name: string): Promise<string> {
+  await mkdir(RESULTS_DIR, { recursive: true });
+  return join(RESULTS_DIR, name);
+}
 
 /** Flags for a headless browser that calls nowhere on its own, plus fake media devices and loopback WebRTC. */
 export const CHROMIUM_ARGS = [

@@ -73,7 +73,7 @@ export async function joinHub(node: NodeAddress, sid: string, name: string, para
   const socket = phxSocket(node, params);
   const channel = socket.channel(`hub:${sid}`, profile(name));
   const reply = await join(channel);
-  return { socket, channel, reply, sessionId: reply['session_id'] as string };
+  return { socket, channel, reply, sessionId: reply['session_id'] as string, permsToken: reply['perms_token'] as string };
 }
 
 /**

@@ -10,9 +10,11 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Socket } from 'phoenix';
 import { afterAll, onTestFinished } from 'vitest';
 import type { Outcome, PageState, ProduceOptions, SfuPageApi } from '../fixtures/sfu-page/api.js';
 import type { TestBrowser, TestPage } from './browser.js';
+import { joinHub, type NodeAddress } from './clients.js';
 
 const PAGE_SOURCE = fileURLToPath(new URL('../fixtures/sfu-page/', import.meta.url));
 
@@ -136,4 +138,18 @@ export class SfuPage {
   close(): Promise<void> {
     return this.tab.page.evaluate(() => (globalThis as unknown as Api).sfu.close());
   }
+}
+
+/** A member of the hub channel: what the SFU needs of it (its session and perms token). */
+export interface HubMember {
+  readonly socket: Socket;
+  readonly sessionId: string;
+  readonly permsToken: string;
+}
+
+/** Joins `hub:<sid>` as `name`. A socket the server closes (a kick) stays closed, as the Hubs client's does. */
+export async function enterHub(node: NodeAddress, sid: string, name: string): Promise<HubMember> {
+  const { socket, sessionId, permsToken } = await joinHub(node, sid, name);
+  socket.onClose(() => socket.disconnect());
+  return { socket, sessionId, permsToken };
 }
