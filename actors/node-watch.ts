@@ -10,6 +10,8 @@
  * Close cascade: `close()` stops both timers and both subscriptions.
  */
 import type { Logger } from 'pino';
+import { decodeJson, encodeJson } from '../src/core/bus-json.js';
+import { isPayload } from '../src/protocol/codec.js';
 import type { Bus, BusSubscription } from '../src/ports/bus.js';
 import type { Clock, Timer } from '../src/ports/clock.js';
 import type { Metrics } from '../src/ports/metrics.js';
@@ -37,12 +39,8 @@ interface Beat {
 }
 
 function decodeBeat(bytes: Uint8Array): Beat | null {
-  try {
-    const v = JSON.parse(decoder.decode(bytes)) as Partial<Beat>;
-    return typeof v.n === 'string' && typeof v.c === 'object' && v.c !== null ? (v as Beat) : null;
-  } catch {
-    return null;
-  }
+  const v = decodeJson(bytes);
+  return isPayload(v) && typeof v['n'] === 'string' && typeof v['c'] === 'object' && v['c'] !== null ? (v as unknown as Beat) : null;
 }
 
 const encoder = new TextEncoder();
@@ -127,7 +125,7 @@ export class NodeWatch {
   #beat(): void {
     if (this.#closed) return;
     const beat: Beat = { n: this.#deps.nodeId, c: this.#deps.roomCounts() };
-    this.#deps.bus.publish('mesh.hb', encoder.encode(JSON.stringify(beat))).catch((err: unknown) => {
+    this.#deps.bus.publish('mesh.hb', encodeJson(beat)).catch((err: unknown) => {
       this.#deps.metrics.inc('mesh_heartbeat_errors_total');
       this.#deps.log.debug({ err }, 'heartbeat failed');
     });

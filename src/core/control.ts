@@ -11,6 +11,7 @@
  */
 import type { Payload } from '../protocol/frames.js';
 import { isPayload } from '../protocol/codec.js';
+import { decodeJson, encodeJson } from './bus-json.js';
 import { ENTRY_MODES, type Hub } from './hub.js';
 import type { BanRule } from './join.js';
 import { parseSfuHost } from './sfu-placement.js';
@@ -33,11 +34,9 @@ export type RoomCommand =
   /** The room's home assigned it another SFU (`name:port`, src/core/sfu-placement.ts); members get `host_changed` (parity 7.5). */
   | { readonly op: 'host'; readonly host: string | null };
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 export function encodeCommand(cmd: RoomCommand): Uint8Array {
-  return encoder.encode(JSON.stringify(cmd));
+  return encodeJson(cmd);
 }
 
 const isStr = (v: unknown): v is string => typeof v === 'string';
@@ -77,12 +76,7 @@ function decodeHub(v: unknown): Hub | null {
 
 /** Decodes a command from the bus; null for anything malformed. */
 export function decodeCommand(bytes: Uint8Array): RoomCommand | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(decoder.decode(bytes));
-  } catch {
-    return null;
-  }
+  const v = decodeJson(bytes);
   if (!isPayload(v)) return null;
   const c: Payload = v;
   switch (c['op']) {

@@ -6,6 +6,7 @@
  */
 import type { Payload } from '../protocol/frames.js';
 import { isPayload } from '../protocol/codec.js';
+import { decodeJson, encodeJson } from './bus-json.js';
 import type { Entity } from './entities.js';
 
 export type Envelope =
@@ -31,21 +32,14 @@ export interface RoomState {
   readonly host?: string | null;
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 export function encodeEnvelope(env: Envelope): Uint8Array {
-  return encoder.encode(JSON.stringify(env));
+  return encodeJson(env);
 }
 
 /** Decodes an envelope; null for anything malformed (a node never trusts the bus blindly). */
 export function decodeEnvelope(bytes: Uint8Array): Envelope | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(decoder.decode(bytes));
-  } catch {
-    return null;
-  }
+  const value = decodeJson(bytes);
   if (!isPayload(value) || typeof value['n'] !== 'string' || typeof value['q'] !== 'number') return null;
   switch (value['t']) {
     case 'b':
@@ -64,15 +58,11 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope | null {
 }
 
 export function encodeState(state: RoomState): Uint8Array {
-  return encoder.encode(JSON.stringify(state));
+  return encodeJson(state);
 }
 
 export function decodeState(bytes: Uint8Array): RoomState | null {
-  try {
-    const value = JSON.parse(decoder.decode(bytes)) as unknown;
-    if (!isPayload(value) || !Array.isArray(value['presence']) || !Array.isArray(value['entities']) || !Array.isArray(value['blocks']) || !isPayload(value['seq'])) return null;
-    return value as unknown as RoomState;
-  } catch {
-    return null;
-  }
+  const value = decodeJson(bytes);
+  if (!isPayload(value) || !Array.isArray(value['presence']) || !Array.isArray(value['entities']) || !Array.isArray(value['blocks']) || !isPayload(value['seq'])) return null;
+  return value as unknown as RoomState;
 }

@@ -9,6 +9,7 @@
  * (parity 5.1), and an address rather than an SFU's id survives the SFU
  * restarting on the same address.
  */
+import { decodeJson, encodeJson } from './bus-json.js';
 
 /** Subject SFU processes publish their announcement on. */
 export const SFU_ANNOUNCE_SUBJECT = 'sfu.announce';
@@ -67,23 +68,16 @@ export function isSfuAnnouncement(v: unknown): v is SfuAnnouncement {
   );
 }
 
-const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 /** The announcement as it goes on the bus: JSON. */
 export function encodeSfuAnnouncement(a: SfuAnnouncement): Uint8Array {
   const { id, host, port, peers, consumers, maxConsumers, rooms, accepting } = a;
-  return encoder.encode(JSON.stringify({ id, host, port, peers, consumers, maxConsumers, rooms, accepting }));
+  return encodeJson({ id, host, port, peers, consumers, maxConsumers, rooms, accepting });
 }
 
 /** Decodes an announcement from the bus; null for anything malformed. Unknown fields are dropped. */
 export function decodeSfuAnnouncement(bytes: Uint8Array): SfuAnnouncement | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(decoder.decode(bytes));
-  } catch {
-    return null;
-  }
+  const v = decodeJson(bytes);
   if (!isSfuAnnouncement(v)) return null;
   const { id, host, port, peers, consumers, maxConsumers, rooms, accepting } = v;
   return { id, host, port, peers, consumers, maxConsumers, rooms, accepting };
