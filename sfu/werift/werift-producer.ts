@@ -42,6 +42,8 @@ export class WeriftProducer implements MediaProducer {
   readonly id = randomUUID();
   readonly kind: MediaKind;
   readonly rtpParameters: RtpParameters;
+  /** The payload type of the media codec the client sends (what consumers map to theirs). */
+  readonly mediaPayloadType: number;
   /** SSRCs the client said it would send, and the RID of each encoding. */
   readonly declaredSsrcs: readonly number[];
   readonly rids: readonly string[];
@@ -70,9 +72,10 @@ export class WeriftProducer implements MediaProducer {
   #plis = 0;
   #lastSr: { lsr: number; at: number } | null = null;
 
-  constructor(opts: { kind: MediaKind; rtpParameters: RtpParameters; paused: boolean; link: ProducerLink }) {
+  constructor(opts: { kind: MediaKind; rtpParameters: RtpParameters; mediaPayloadType: number; paused: boolean; link: ProducerLink }) {
     this.kind = opts.kind;
     this.rtpParameters = opts.rtpParameters;
+    this.mediaPayloadType = opts.mediaPayloadType;
     this.#paused = opts.paused;
     this.#link = opts.link;
     const encodings = opts.rtpParameters.encodings ?? [];

@@ -102,7 +102,7 @@ export class WeriftTransport implements MediaTransport {
 
   async produce(options: { readonly kind: MediaKind; readonly rtpParameters: RtpParameters; readonly paused?: boolean }): Promise<WeriftProducer> {
     this.#check();
-    matchProducerCodec(options?.kind, options?.rtpParameters, this.#host.rtpCapabilities);
+    const { codec } = matchProducerCodec(options?.kind, options?.rtpParameters, this.#host.rtpCapabilities);
     const ssrcs = (options.rtpParameters.encodings ?? []).flatMap((e) => (e.ssrc !== undefined ? [e.ssrc] : []));
     if (ssrcs.some((s) => this.#bySsrc.has(s))) throw new AppError('BAD_REQUEST', 'an encoding ssrc is already in use on this transport');
     const mid = options.rtpParameters.mid;
@@ -110,6 +110,7 @@ export class WeriftTransport implements MediaTransport {
     const producer = new WeriftProducer({
       kind: options.kind,
       rtpParameters: options.rtpParameters,
+      mediaPayloadType: codec.payloadType,
       paused: options.paused === true,
       link: {
         sendRtcp: (packets) => this.#sendRtcp(packets),
@@ -130,8 +131,7 @@ export class WeriftTransport implements MediaTransport {
     if (!producer) throw new AppError('BAD_REQUEST', `no producer ${options.producerId}`);
     const routerCapabilities = this.#host.rtpCapabilities;
     const rtpParameters = buildConsumerRtpParameters({ producer, rtpCapabilities: options.rtpCapabilities, routerCapabilities });
-    const { codec } = matchProducerCodec(producer.kind, producer.rtpParameters, routerCapabilities);
-    const payloadTypes = new Map([[codec.payloadType, rtpParameters.codecs[0]!.payloadType]]);
+    const payloadTypes = new Map([[producer.mediaPayloadType, rtpParameters.codecs[0]!.payloadType]]);
     const consumer = new WeriftConsumer({
       producer,
       rtpParameters,
@@ -149,10 +149,6 @@ export class WeriftTransport implements MediaTransport {
     producer.addConsumer(consumer);
     this.#host.consumerAdded(consumer);
     return consumer;
-  }
-
-  get isConnected(): boolean {
-    return this.#connected;
   }
 
   async getStats(): Promise<TransportStats> {

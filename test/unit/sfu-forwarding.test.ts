@@ -27,6 +27,7 @@ function harness(kind: 'audio' | 'video', producerParameters: RtpParameters) {
   const producer = new WeriftProducer({
     kind,
     rtpParameters: producerParameters,
+    mediaPayloadType: producerParameters.codecs[0]!.payloadType,
     paused: false,
     link: { sendRtcp: (packets) => rtcp.push(...packets), now: () => now, forget: () => {} },
   });
