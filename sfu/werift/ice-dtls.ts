@@ -112,8 +112,8 @@ export class IceDtlsLeg {
     return this.iceParameters;
   }
 
+  /** Stopping DTLS stops its ICE transport, which closes the UDP socket. */
   async close(): Promise<void> {
     await this.dtls.stop().catch(() => {});
-    await this.ice.stop().catch(() => {});
   }
 }
