@@ -69,7 +69,20 @@ export default tseslint.config(
         patterns: [
           layer(['ports', 'adapters', 'actors', 'sfu', 'http', 'ws', 'main', 'cli', 'config', 'errors', 'secrets'], 'src/client runs in the browser: it may import src/client, src/protocol types, pure src/core and phoenix, no server layers.'),
           backends,
-          { group: ['node:*', 'ws', 'fastify', 'nact', 'pino', 'jose', 'mediasoup-client'], message: 'src/client runs in the browser and bundles only phoenix.' },
+          { group: ['node:*', 'ws', 'fastify', 'nact', 'pino', 'jose', 'mediasoup-client'], message: 'src/client runs in the browser and bundles only phoenix; mediasoup-client only in src/client/voice/.' },
+        ],
+      }],
+    },
+  },
+  {
+    // Voice is the one part of the client library on mediasoup-client; a page that wants no voice does not import it.
+    files: ['src/client/voice/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [
+          layer(['ports', 'adapters', 'actors', 'sfu', 'http', 'ws', 'main', 'cli', 'config', 'errors', 'secrets'], 'src/client runs in the browser: it may import src/client, src/protocol types, pure src/core, phoenix and (here) mediasoup-client, no server layers.'),
+          backends,
+          { group: ['node:*', 'ws', 'fastify', 'nact', 'pino', 'jose'], message: 'src/client runs in the browser.' },
         ],
       }],
     },
