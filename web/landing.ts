@@ -2,8 +2,14 @@
  * The landing page: create a room and share its link, and see the public
  * rooms with the most people in them. Plain DOM over the HTTP API
  * (`POST /api/v1/hubs`, `GET /api/v1/hubs?order=hot`), whose errors are
- * `{code, message}`.
+ * `{code, message}`. A person signed in here (web/account.ts) creates rooms
+ * as their account, which makes it the room's creator; either way the
+ * room's creator assignment token is kept, so whoever created it can claim
+ * it by signing in inside it later.
  */
+import { mountSignIn, saveCreatorToken, type SignIn } from './account.js';
+import { ApiError, callApi, isRecord } from './api.js';
+import { byId } from './dom.js';
 
 /** What the page needs of a room in a listing. */
 interface RoomSummary {
@@ -12,44 +18,8 @@ interface RoomSummary {
   readonly memberCount: number;
 }
 
-/** A failed API call, with the API's error code when it sent one. */
-class ApiError extends Error {
-  readonly code: string;
-  readonly status: number;
-
-  constructor(status: number, code: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.status = status;
-    this.code = code;
-  }
-}
-
 const NAME_MAX = 64;
 const HOT_LIMIT = 20;
-
-/** The element with this id; the page's HTML is ours, so a missing one is a bug. */
-function byId<T extends HTMLElement>(id: string, type: new () => T): T {
-  const el = document.getElementById(id);
-  if (!(el instanceof type)) throw new TypeError(`#${id} is missing from the page`);
-  return el;
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Calls the API; resolves with the JSON body of a 2xx answer, rejects with an ApiError otherwise. */
-async function callApi(path: string, init: RequestInit = {}): Promise<Record<string, unknown>> {
-  let res: Response;
-  try {
-    res = await fetch(path, { ...init, headers: { accept: 'application/json', ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) } });
-  } catch (err) {
-    throw new ApiError(0, 'network', 'Could not reach the server. Check your connection and try again.', { cause: err });
-  }
-  const body: unknown = await res.json().catch(() => undefined);
-  if (res.ok && isRecord(body)) return body;
-  const code = isRecord(body) && typeof body['code'] === 'string' ? body['code'] : 'unexpected';
-  const message = isRecord(body) && typeof body['message'] === 'string' ? body['message'] : `The server answered ${res.status}.`;
-  throw new ApiError(res.status, code, message);
-}
 
 /** What to tell a person about a failed room creation. */
 function describeCreateError(err: unknown): string {
@@ -57,6 +27,8 @@ function describeCreateError(err: unknown): string {
   switch (err.code) {
     case 'network':
       return err.message;
+    case 'unauthenticated':
+      return 'Your account token was not accepted. Sign out, then sign in again.';
     case 'rate_limited':
       return 'You are creating rooms too quickly. Wait a moment, then try again.';
     case 'bad_request':
@@ -69,9 +41,12 @@ function describeCreateError(err: unknown): string {
 /** The path `/<sid>/<slug>` of a room URL from the API, whatever host it names. */
 const pathOf = (url: string): string => new URL(url, location.origin).pathname;
 
-async function createRoom(name: string): Promise<string> {
-  const body = await callApi('/api/v1/hubs', { method: 'POST', body: JSON.stringify({ hub: { name } }) });
+async function createRoom(name: string, token: string | null): Promise<string> {
+  const body = await callApi('/api/v1/hubs', { method: 'POST', body: { hub: { name } }, ...(token === null ? {} : { token }) });
   if (typeof body['url'] !== 'string') throw new ApiError(200, 'unexpected', 'The server did not answer with a room link.');
+  const sid = body['hub_id'];
+  const claim = body['creator_assignment_token'];
+  if (typeof sid === 'string' && typeof claim === 'string' && claim !== '') saveCreatorToken(sid, claim);
   return pathOf(body['url']);
 }
 
@@ -85,7 +60,7 @@ async function listHotRooms(): Promise<RoomSummary[]> {
   );
 }
 
-function setupCreateForm(): void {
+function setupCreateForm(account: SignIn): void {
   const form = byId('create-form', HTMLFormElement);
   const input = byId('room-name', HTMLInputElement);
   const button = byId('create-button', HTMLButtonElement);
@@ -110,7 +85,7 @@ function setupCreateForm(): void {
     error.hidden = true;
     input.removeAttribute('aria-invalid');
     button.disabled = true;
-    createRoom(name)
+    createRoom(name, account.token)
       .then((path) => {
         const shareUrl = new URL(path, location.origin).href;
         createdName.textContent = name;
@@ -167,5 +142,5 @@ async function refreshHotRooms(): Promise<void> {
   document.body.dataset['ready'] = 'true';
 }
 
-setupCreateForm();
+setupCreateForm(mountSignIn(byId('account', HTMLDivElement)));
 void refreshHotRooms();

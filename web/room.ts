@@ -5,21 +5,26 @@
  * person must understand (not found, full, closed, kicked, banned, denied,
  * reconnecting, reconnected) as words on the page, never a blank one.
  *
+ * Accounts (web/account.ts): a person signed in before entering joins with
+ * the token (`auth_token`), so an account ban keeps them out; one who signs
+ * in inside the room does it on the channel (`sign_in`), with the room's
+ * creator assignment token when this browser created the room. The session
+ * token is kept per tab (sessionStorage), so a reload is the same session:
+ * a session banned from the room sees why on reload, where the ban itself
+ * reached it as a kick (the server closes a banned session's socket exactly
+ * as a kicked one's).
+ *
  * TODO(#8): the three.js scene (floor, avatars with name tags), WASD and
  * mouse-look movement, poses as NAF messages at 15 Hz with interpolation,
  * the shared grabbable cube and the microphone toggle through the SFU.
  */
 import { HubClient } from '../src/client/hub-client.js';
-import { ActionRefused, JoinRefused, type ClientState, type Person } from '../src/client/types.js';
+import { ActionRefused, JoinRefused, type ClientState } from '../src/client/types.js';
+import { forgetCreatorToken, mountSignIn, savedCreatorToken, SignInRefused } from './account.js';
+import { byId } from './dom.js';
+import { displayNameOf, mountPeoplePanel } from './people-panel.js';
 
 const NAME_MAX = 64;
-
-/** The element with this id; the page's HTML is ours, so a missing one is a bug. */
-function byId<T extends HTMLElement>(id: string, type: new () => T): T {
-  const el = document.getElementById(id);
-  if (!(el instanceof type)) throw new TypeError(`#${id} is missing from the page`);
-  return el;
-}
 
 const status = byId('status', HTMLParagraphElement);
 const nameForm = byId('name-form', HTMLFormElement);
@@ -28,9 +33,7 @@ const nameError = byId('name-error', HTMLParagraphElement);
 const enterButton = byId('enter-button', HTMLButtonElement);
 const ended = byId('ended', HTMLElement);
 const room = byId('room', HTMLDivElement);
-const peopleList = byId('people', HTMLUListElement);
 const moderationStatus = byId('moderation-status', HTMLParagraphElement);
-const closeButton = byId('close-room', HTMLButtonElement);
 const chatLog = byId('chat-log', HTMLOListElement);
 const chatForm = byId('chat-form', HTMLFormElement);
 const chatInput = byId('chat-input', HTMLInputElement);
@@ -63,61 +66,56 @@ function showEnding(key: string): void {
 
 const sid = location.pathname.split('/')[1] ?? '';
 const client = new HubClient();
+const people = mountPeoplePanel({ client, sid, accountToken: () => account.token });
+// Ban needs the token kept here, so the people list is redrawn when it changes.
+const account = mountSignIn(byId('account', HTMLDivElement), { onSignIn: signInHere, onSignOut: signOutHere, onChange: redrawPeople });
 
-const displayNameOf = (person: Person | undefined): string => {
-  const name = person?.profile['displayName'];
-  return typeof name === 'string' && name.trim() !== '' ? name : 'Someone';
-};
-const isMe = (person: Person): boolean => person.sessionId === client.session?.sessionId;
+const SESSION_KEY = 'hubmesh.sessionToken';
 
-/** Runs a moderation action and says how it went. */
-function moderate(action: () => Promise<void>, done: string): void {
-  moderationStatus.textContent = '';
-  action().then(
-    () => {
-      moderationStatus.textContent = done;
-    },
-    (err: unknown) => {
-      moderationStatus.textContent = err instanceof ActionRefused && err.reason === 'unauthorized' ? 'You are not allowed to do that here.' : 'That did not work. Try again.';
-    },
-  );
-}
-
-function actionButton(label: string, ariaLabel: string, onClick: () => void): HTMLButtonElement {
-  const button = document.createElement('button');
-  button.type = 'button';
-  button.textContent = label;
-  button.setAttribute('aria-label', ariaLabel);
-  button.addEventListener('click', onClick);
-  return button;
-}
-
-function renderPerson(person: Person): HTMLLIElement {
-  const item = document.createElement('li');
-  item.dataset['sessionId'] = person.sessionId;
-  const name = document.createElement('span');
-  name.className = 'name';
-  name.textContent = displayNameOf(person);
-  item.append(name);
-  if (isMe(person)) {
-    const you = document.createElement('span');
-    you.className = 'you';
-    you.textContent = '(you)';
-    // The space keeps "Ada (you)" one phrase for screen readers and copy; flex layout spaces it visually.
-    item.append(' ', you);
-    return item;
+function readSessionToken(): string | undefined {
+  try {
+    return sessionStorage.getItem(SESSION_KEY) ?? undefined;
+  } catch {
+    return undefined;
   }
-  const who = displayNameOf(person);
-  if (client.can('mute_users')) item.append(actionButton('Mute', `Mute ${who}`, () => moderate(() => client.mute(person.sessionId), `${who} was asked to mute.`)));
-  if (client.can('kick_users')) item.append(actionButton('Kick', `Kick ${who}`, () => moderate(() => client.kick(person.sessionId), `${who} was removed.`)));
-  return item;
 }
 
-function renderPeople(people: readonly Person[]): void {
-  // Yourself first, then the others by name.
-  const sorted = [...people].sort((a, b) => Number(isMe(b)) - Number(isMe(a)) || displayNameOf(a).localeCompare(displayNameOf(b)));
-  peopleList.replaceChildren(...sorted.map(renderPerson));
-  closeButton.hidden = !client.can('close_hub');
+function keepSessionToken(): void {
+  const token = client.session?.sessionToken;
+  try {
+    if (token) sessionStorage.setItem(SESSION_KEY, token);
+  } catch {
+    // Not kept: a reload is a new session.
+  }
+}
+
+const isInRoom = (): boolean => client.state.kind === 'joined' || client.state.kind === 'reconnected';
+
+function redrawPeople(): void {
+  if (isInRoom()) people.render();
+}
+
+/** Signs in on the channel when in the room, claiming it with this browser's creator assignment token. */
+async function signInHere(token: string): Promise<void> {
+  if (client.state.kind === 'reconnecting') throw new SignInRefused('You are offline just now. Sign in once you are reconnected.');
+  if (!isInRoom()) return;
+  const claim = savedCreatorToken(sid) ?? undefined;
+  try {
+    await client.signIn(token, claim);
+  } catch (err) {
+    throw new SignInRefused(err instanceof ActionRefused && err.reason === 'invalid_token' ? 'That account token was not accepted in this room.' : 'Could not sign you in just now. Try again.', { cause: err });
+  }
+  if (claim !== undefined) forgetCreatorToken(sid);
+}
+
+async function signOutHere(): Promise<void> {
+  if (client.state.kind === 'reconnecting') throw new SignInRefused('You are offline just now. Sign out once you are reconnected.');
+  if (!isInRoom()) return;
+  try {
+    await client.signOut();
+  } catch (err) {
+    throw new SignInRefused('Could not sign you out just now. Try again.', { cause: err });
+  }
 }
 
 function appendChat(from: string, body: string): void {
@@ -137,11 +135,13 @@ function onState(state: ClientState): void {
       document.body.dataset['state'] = 'reconnecting';
       return;
     case 'reconnected':
+      keepSessionToken();
       status.textContent = 'Reconnected.';
       document.body.dataset['state'] = 'reconnected';
       return;
     case 'kicked':
     case 'closed':
+      people.dismiss();
       return showEnding(state.kind);
     case 'refused':
       return showEnding(state.reason);
@@ -159,27 +159,40 @@ function onError(err: unknown): void {
 async function enterRoom(displayName: string): Promise<void> {
   status.textContent = 'Joining the room…';
   client.on('state', onState);
-  client.on('people', renderPeople);
+  client.on('people', () => people.render());
   client.on('error', onError);
   client.onChat((message) => appendChat(displayNameOf(client.people.find((p) => p.sessionId === message.sessionId)), message.body));
+  await account.ready;
+  const sessionToken = readSessionToken();
   try {
-    await client.connect({ url: location.origin });
+    await client.connect({ url: location.origin, ...(sessionToken === undefined ? {} : { sessionToken }) });
   } catch {
     return showEnding('connect_failed');
   }
+  const authToken = account.token;
   try {
-    const { hub } = await client.join(sid, { profile: { displayName, avatarId: '' } });
+    const { hub } = await client.join(sid, { profile: { displayName, avatarId: '' }, ...(authToken === null ? {} : { authToken }) });
     byId('room-title', HTMLHeadingElement).textContent = hub.name || document.title;
   } catch (err) {
     // The `refused` state has shown the reason already.
     if (!(err instanceof JoinRefused)) showEnding('refused');
     return;
   }
+  keepSessionToken();
+  if (authToken !== null && !client.isSignedIn) {
+    // The server lets a bad token in as a guest; say so rather than leave a silent guest.
+    account.reject('Your account token was not accepted in this room, so you are here as a guest. Sign in again with a valid token.');
+  } else if (authToken !== null && savedCreatorToken(sid) !== null) {
+    // Signed in already; this only claims the room made in this browser.
+    await signInHere(authToken).catch(() => {
+      moderationStatus.textContent = 'This room could not be claimed for your account just now. Sign out and in again to retry.';
+    });
+  }
   nameForm.hidden = true;
   room.hidden = false;
   status.textContent = `You are in the room as ${displayName}.`;
   document.body.dataset['state'] = 'joined';
-  renderPeople(client.people);
+  people.render();
   chatInput.focus();
 }
 
@@ -215,28 +228,11 @@ function setupChat(): void {
   });
 }
 
-function setupCloseButton(): void {
-  // Two presses, so a stray Enter does not put everyone out.
-  let isArmed = false;
-  closeButton.addEventListener('click', () => {
-    if (!isArmed) {
-      isArmed = true;
-      closeButton.textContent = 'Press again to close the room for everyone';
-      return;
-    }
-    moderate(() => client.closeHub(), 'The room is closed.');
-  });
-  closeButton.addEventListener('blur', () => {
-    isArmed = false;
-    closeButton.textContent = 'Close room for everyone';
-  });
-}
 
 if (!/^[A-Za-z0-9]+$/.test(sid)) {
   showEnding('not_found');
 } else {
   setupNameForm();
   setupChat();
-  setupCloseButton();
 }
 document.body.dataset['ready'] = 'true';

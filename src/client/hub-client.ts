@@ -6,7 +6,10 @@
  *
  * Lifecycle: `disconnect()` leaves the room and closes the socket; it is
  * idempotent, and `await using` calls it. Kicks and closed rooms end the
- * session on the server's word and the client does not come back.
+ * session on the server's word and the client does not come back. After a
+ * dropped connection phoenix reconnects and rejoins on its own, with the
+ * latest session token (the same session id) and the account signed in
+ * last (`signIn`), not the one the first join named.
  */
 import { Presence, Socket, type Channel } from 'phoenix';
 import type { Payload } from '../protocol/frames.js';
@@ -24,6 +27,8 @@ export class HubClient {
   #state: ClientState = { kind: 'disconnected' };
   #session: JoinResult | null = null;
   #people: readonly Person[] = [];
+  /** The join params phoenix sends on every (re)join; `signIn`/`signOut` change the account in them. */
+  #joinParams: Payload = {};
   #isLeaving = false;
   #isChannelDone = false;
   #isReportingError = false;
@@ -61,7 +66,11 @@ export class HubClient {
     const base = opts.url.replace(/^http/, 'ws').replace(/\/+$/, '');
     const socket = new Socket(`${base}/socket`, {
       ...(opts.transport ? { transport: opts.transport } : {}),
-      params: opts.sessionToken === undefined ? {} : { session_token: opts.sessionToken },
+      // A function, so a reconnect presents the token of the latest join and keeps the session id.
+      params: () => {
+        const token = this.#session?.sessionToken ?? opts.sessionToken;
+        return token === undefined || token === '' ? {} : { session_token: token };
+      },
     });
     this.#socket = socket;
     this.#isLeaving = false;
@@ -98,7 +107,8 @@ export class HubClient {
     const params: Payload = { profile: opts.profile, context: opts.context ?? DEFAULT_CONTEXT };
     if (opts.authToken !== undefined) params['auth_token'] = opts.authToken;
     if (opts.hubInviteId !== undefined) params['hub_invite_id'] = opts.hubInviteId;
-    const channel = socket.channel(`hub:${hubSid}`, params);
+    this.#joinParams = params;
+    const channel = socket.channel(`hub:${hubSid}`, () => this.#joinParams);
     this.#channel = channel;
     this.#isChannelDone = false;
     this.#watch(channel);
@@ -167,6 +177,39 @@ export class HubClient {
   /** Closes the room for good: everyone is put out and later joins are refused with `closed` (needs `close_hub`). */
   async closeHub(): Promise<void> {
     await this.#request('close_hub', {});
+  }
+
+  /**
+   * Signs this member in with an account token (`sign_in`), in the room at
+   * once: presence shows the account's roles and permissions, and rejoins
+   * after a reconnect carry it. With the room's `creatorAssignmentToken`
+   * (from creating it) an account claims a room nobody has claimed and
+   * becomes its creator. Rejects with `ActionRefused`: `invalid_token` for
+   * a token that does not verify or a disabled account; the member stays
+   * as it was.
+   */
+  async signIn(token: string, creatorAssignmentToken?: string): Promise<void> {
+    const payload: Payload = { token };
+    if (creatorAssignmentToken !== undefined && creatorAssignmentToken !== '') payload['creator_assignment_token'] = creatorAssignmentToken;
+    const reply = await this.#request('sign_in', payload);
+    this.#joinParams = { ...this.#joinParams, auth_token: token };
+    this.#takePermsToken(reply);
+  }
+
+  /** Signs the account out (`sign_out`): this member is a guest again, here and on rejoins. Rejects with `ActionRefused`. */
+  async signOut(): Promise<void> {
+    await this.#request('sign_out', {});
+    const { auth_token: _dropped, ...params } = this.#joinParams;
+    this.#joinParams = params;
+    this.#takePermsToken(await this.#request('refresh_perms_token', {}));
+  }
+
+  /** Whether an account is signed in on this member: from its presence roles, or the perms token before presence arrives. */
+  get isSignedIn(): boolean {
+    const self = this.#session && this.#people.find((p) => p.sessionId === this.#session?.sessionId);
+    if (self) return self.roles.signed_in;
+    const account = this.#session ? readJwtClaims(this.#session.permsToken)['account_id'] : null;
+    return typeof account === 'string' && account !== '';
   }
 
   /** Whether this member may do `permission` now: from its presence meta, or the perms token before presence arrives. */
@@ -254,6 +297,11 @@ export class HubClient {
     const r = isPayload(reply) ? reply : {};
     const text = (key: string) => (typeof r[key] === 'string' ? r[key] : '');
     return { sessionId: text('session_id'), sessionToken: text('session_token'), permsToken: text('perms_token'), hub: firstHub(r) };
+  }
+
+  #takePermsToken(reply: Payload): void {
+    const permsToken = reply['perms_token'];
+    if (this.#session && typeof permsToken === 'string') this.#session = { ...this.#session, permsToken };
   }
 
   #joinedChannel(what: string): Channel {

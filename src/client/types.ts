@@ -24,7 +24,11 @@ export interface JoinOptions {
   readonly profile: Payload;
   /** Device hints (`mobile`, `embed`, `hmd`); all false by default. */
   readonly context?: Payload;
-  /** An account token: without one, or with one that does not verify, the join is a guest's. */
+  /**
+   * An account token: without one, or with one that does not verify, the
+   * join is a guest's (as in Reticulum), so check `isSignedIn` after the
+   * join; `signIn` refuses a bad token outright.
+   */
   readonly authToken?: string;
   /** The room's active invite, for rooms in `invite` entry mode. */
   readonly hubInviteId?: string;

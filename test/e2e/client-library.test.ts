@@ -1,12 +1,13 @@
 /**
  * The client library (src/client) against a real node, in Node with `ws` as
  * its transport: joining and the people list, NAF and chat between two
- * clients, join refusals with their reasons, and the states a kick and a
- * closed room leave a client in.
+ * clients, join refusals with their reasons, the states a kick and a
+ * closed room leave a client in, and signing in and out on the channel.
  */
 import { onTestFinished, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
+import { CloseCode } from '../../src/protocol/frames.js';
 import { HubClient } from '../../src/client/hub-client.js';
 import { JoinRefused, type ClientState, type JoinResult, type NafMessage } from '../../src/client/types.js';
 import { accountMaker, createHubAs } from '../support/accounts.js';
@@ -156,5 +157,34 @@ describe('the hub client library', async () => {
     for (const m of [mod, alice]) await waitFor(() => m.client.state.kind === 'closed', 5000, 'closed');
     expect(alice.states).toEqual(['connecting', 'connecting', 'joined', 'closed']);
     expect((await refusal(sid)).err).toMatchObject({ reason: 'closed' });
+  });
+
+  it('signs in on the channel, claiming the room with its creator assignment token, keeps the account across a reconnect, and signs out', async () => {
+    const account = await makeAccount({ email: 'claimer@example.org' });
+    const { sid, creatorAssignmentToken } = await createHubAs(node, undefined, { name: 'Claim' });
+    const ada = await enter(sid, 'ada');
+    const isCreator = () => ada.client.people.find((p) => p.sessionId === ada.session.sessionId)?.roles.creator === true;
+    expect(ada.client.isSignedIn).toBe(false);
+    expect(ada.client.can('close_hub')).toBe(false);
+
+    await expect(ada.client.signIn('not-a-token')).rejects.toMatchObject({ name: 'ActionRefused', event: 'sign_in', reason: 'invalid_token' });
+    expect(ada.client.isSignedIn).toBe(false);
+
+    await ada.client.signIn(account.token, creatorAssignmentToken);
+    await waitFor(isCreator, 5000, 'ada the creator in presence');
+    expect(ada.client.isSignedIn).toBe(true);
+    expect(ada.client.can('close_hub')).toBe(true);
+    expect(ada.client.session?.permsToken).toBeTruthy();
+
+    // A dropped connection: phoenix comes back with the same session and rejoins with the account.
+    expect(node.sockets.disconnectSession(ada.session.sessionId, CloseCode.SERVER_SHUTDOWN, 'test')).toBe(1);
+    await waitFor(() => ada.client.state.kind === 'reconnected', 5000, 'ada reconnected');
+    expect(ada.client.session?.sessionId).toBe(ada.session.sessionId);
+    await waitFor(() => ada.client.people.length === 1 && isCreator(), 5000, 'ada the creator after the rejoin');
+    expect(ada.states).toEqual(['connecting', 'connecting', 'joined', 'reconnecting', 'reconnected']);
+
+    await ada.client.signOut();
+    await waitFor(() => !ada.client.isSignedIn, 5000, 'ada a guest in presence');
+    expect(ada.client.can('close_hub')).toBe(false);
   });
 });
