@@ -14,15 +14,15 @@
  * reached it as a kick (the server closes a banned session's socket exactly
  * as a kicked one's).
  *
- * TODO(#8): the three.js scene (floor, avatars with name tags), WASD and
- * mouse-look movement, poses as NAF messages at 15 Hz with interpolation,
- * the shared grabbable cube and the microphone toggle through the SFU.
+ * Once in, the 3D part (web/world.ts) shows the room: avatars, movement,
+ * the shared cube; it stops when the session ends.
  */
 import { HubClient } from '../src/client/hub-client.js';
 import { ActionRefused, JoinRefused, type ClientState } from '../src/client/types.js';
 import { forgetCreatorToken, mountSignIn, savedCreatorToken, SignInRefused } from './account.js';
 import { byId } from './dom.js';
 import { displayNameOf, mountPeoplePanel } from './people-panel.js';
+import { mountWorld, prepareEntities, type MountedWorld } from './world.js';
 
 const NAME_MAX = 64;
 
@@ -54,6 +54,7 @@ const FALLBACK_ENDING = ['Could not enter the room', 'The server did not let you
 
 /** Shows an end state in place of the room; `key` is a join refusal reason or a state. */
 function showEnding(key: string): void {
+  world?.close();
   const [title, text] = ENDINGS[key] ?? FALLBACK_ENDING;
   byId('ended-title', HTMLHeadingElement).textContent = title;
   byId('ended-text', HTMLParagraphElement).textContent = text;
@@ -69,6 +70,8 @@ const client = new HubClient();
 const people = mountPeoplePanel({ client, sid, accountToken: () => account.token });
 // Ban needs the token kept here, so the people list is redrawn when it changes.
 const account = mountSignIn(byId('account', HTMLDivElement), { onSignIn: signInHere, onSignOut: signOutHere, onChange: redrawPeople });
+
+let world: MountedWorld | null = null;
 
 const SESSION_KEY = 'hubmesh.sessionToken';
 
@@ -170,10 +173,12 @@ async function enterRoom(displayName: string): Promise<void> {
     return showEnding('connect_failed');
   }
   const authToken = account.token;
+  const entities = prepareEntities(client);
   try {
     const { hub } = await client.join(sid, { profile: { displayName, avatarId: '' }, ...(authToken === null ? {} : { authToken }) });
     byId('room-title', HTMLHeadingElement).textContent = hub.name || document.title;
   } catch (err) {
+    entities.close();
     // The `refused` state has shown the reason already.
     if (!(err instanceof JoinRefused)) showEnding('refused');
     return;
@@ -194,6 +199,14 @@ async function enterRoom(displayName: string): Promise<void> {
   document.body.dataset['state'] = 'joined';
   people.render();
   chatInput.focus();
+  try {
+    world = mountWorld(client, entities);
+  } catch {
+    // The room works without its 3D part.
+    byId('world', HTMLElement).hidden = false;
+    byId('scene', HTMLCanvasElement).hidden = true;
+    byId('scene-status', HTMLParagraphElement).textContent = 'The 3D view could not start. People, chat and voice still work.';
+  }
 }
 
 function setupNameForm(): void {

@@ -125,7 +125,7 @@ if (needsChromium()) {
       await expect.poll(() => chatOf(ada.page), { timeout: TIMEOUT_MS }).toEqual(['Ada: hello Bob', 'Bob: hi Ada']);
       await expect.poll(() => chatOf(bob.page), { timeout: TIMEOUT_MS }).toEqual(['Ada: hello Bob', 'Bob: hi Ada']);
 
-      await ada.page.screenshot({ path: await resultPath('room-two-people.png'), fullPage: true });
+      await ada.page.screenshot({ path: await resultPath('room-chat.png'), fullPage: true });
       expect([...ada.errors, ...bob.errors]).toEqual([]);
       expect(browser.offLoopback).toEqual([]);
     });

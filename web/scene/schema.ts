@@ -23,6 +23,15 @@ export interface Pose {
   readonly pitch: number;
 }
 
+/** What the scene shows, for the page's tests and for anyone curious in the console. */
+export interface SceneSnapshot {
+  readonly isRendering: boolean;
+  readonly self: Pose;
+  readonly avatars: readonly { readonly sessionId: string; readonly name: string; readonly shown: Pose; readonly latest: Pose | null; readonly isSpeaking: boolean }[];
+  readonly cubes: readonly { readonly networkId: string; readonly owner: string; readonly ownerName: string; readonly creator: string; readonly isHeld: boolean; readonly isMine: boolean; readonly shown: Pose }[];
+  readonly frames: number;
+}
+
 export interface Vec3 {
   readonly x: number;
   readonly y: number;

@@ -23,7 +23,9 @@ import type { HubClient } from '../../src/client/hub-client.js';
 import type { Person } from '../../src/client/types.js';
 import { AvatarMesh, CubeMesh, makeFloor } from './meshes.js';
 import { PoseBuffer } from './pose-buffer.js';
-import { AVATAR_TEMPLATE, clampToFloor, CUBE_SIZE, CUBE_TEMPLATE, poseComponents, readHeld, readPose, spawnPose, type Pose } from './schema.js';
+import { AVATAR_TEMPLATE, clampToFloor, CUBE_SIZE, CUBE_TEMPLATE, poseComponents, readHeld, readPose, spawnPose, type Pose, type SceneSnapshot } from './schema.js';
+
+export type { SceneSnapshot };
 
 const EYE_HEIGHT = 1.6;
 const WALK_SPEED = 3;
@@ -64,15 +66,6 @@ interface AvatarView extends Remote {
 interface CubeView extends Remote {
   readonly entity: NetworkedEntity;
   readonly mesh: CubeMesh;
-}
-
-/** What the scene shows, for the page's tests and for anyone curious in the console. */
-export interface SceneSnapshot {
-  readonly isRendering: boolean;
-  readonly self: Pose;
-  readonly avatars: readonly { readonly sessionId: string; readonly name: string; readonly shown: Pose; readonly latest: Pose | null; readonly isSpeaking: boolean }[];
-  readonly cubes: readonly { readonly networkId: string; readonly owner: string; readonly ownerName: string; readonly creator: string; readonly isHeld: boolean; readonly isMine: boolean; readonly shown: Pose }[];
-  readonly frames: number;
 }
 
 export interface WorldOptions {
@@ -139,6 +132,7 @@ export class World {
 
   /** Spawns a cube a little in front of us; it is ours until someone grabs it. */
   spawnCube(): void {
+    if (!this.#client.can('spawn_and_move_media')) return this.#say('Spawning objects is not allowed for you in this room.');
     const mine = [...this.#cubes.values()].filter((c) => c.entity.creator === this.#entities.me).length;
     if (mine >= MAX_CUBES_PER_PERSON) return this.#say(`You can have at most ${MAX_CUBES_PER_PERSON} cubes in the room.`);
     const { x, z } = this.#ahead(2);
@@ -511,10 +505,12 @@ export class World {
     const counts = new Map<string, number>();
     this.#objectsList.replaceChildren(
       ...views.map((view) => {
-        const creator = view.entity.creator === this.#entities.me ? 'Your' : `${this.#nameOf(view.entity.creator)}'s`;
+        const isOurs = view.entity.creator === this.#entities.me;
         const n = (counts.get(view.entity.creator) ?? 0) + 1;
         counts.set(view.entity.creator, n);
-        const title = `${creator} cube${n > 1 ? ` ${n}` : ''}`;
+        const cube = `cube${n > 1 ? ` ${n}` : ''}`;
+        const title = isOurs ? `Your ${cube}` : `${this.#nameOf(view.entity.creator)}'s ${cube}`;
+        const spoken = isOurs ? `your ${cube}` : title;
         const item = document.createElement('li');
         item.dataset['networkId'] = view.entity.networkId;
         item.dataset['owner'] = view.entity.owner;
@@ -525,7 +521,7 @@ export class World {
         const button = document.createElement('button');
         button.type = 'button';
         button.textContent = isCarried ? 'Drop' : 'Grab';
-        button.setAttribute('aria-label', `${isCarried ? 'Drop' : 'Grab'} ${title}`);
+        button.setAttribute('aria-label', `${isCarried ? 'Drop' : 'Grab'} ${spoken}`);
         button.addEventListener('click', () => this.toggleGrab(view.entity.networkId));
         item.append(text, button);
         return item;

@@ -1,0 +1,83 @@
+/**
+ * The room page's 3D part, mounted once the person is in the room: the NAF
+ * entities over the page's HubClient, the three.js world, the Spawn button
+ * (shown with `spawn_and_move_media`, which the server asks of `-media`
+ * templates) and the objects list. `window.hubmesh.scene()` returns what the
+ * scene shows, for tests and for the curious.
+ *
+ * Lifecycle: `close()` stops the world and the entities; the page calls it
+ * when the session ends (kicked, closed, refused).
+ */
+import { NafEntities } from '../src/client/entities.js';
+import type { HubClient } from '../src/client/hub-client.js';
+import { measureClockOffset } from '../src/client/server-time.js';
+import { nameFrom, World, type SceneSnapshot } from './scene/world.js';
+
+export interface MountedWorld {
+  readonly world: World;
+  readonly entities: NafEntities;
+  close(): void;
+}
+
+declare global {
+  interface Window {
+    hubmesh?: { readonly scene: () => SceneSnapshot | null };
+  }
+}
+
+function byId<T extends HTMLElement>(id: string, type: new () => T): T {
+  const el = document.getElementById(id);
+  if (!(el instanceof type)) throw new TypeError(`#${id} is missing from the page`);
+  return el;
+}
+
+/**
+ * The entities of the room, listening before the join so that nothing sent
+ * at the join (the server's entity state, everyone's first syncs for the
+ * newcomer) is missed. The server's clock is measured meanwhile.
+ */
+export function prepareEntities(client: HubClient): NafEntities {
+  let offset = 0;
+  void measureClockOffset(location.href).then((measured) => {
+    offset = measured;
+  });
+  return new NafEntities(client, { serverTime: () => Date.now() + offset });
+}
+
+/** Starts the world for `client`, which has joined, on its `entities`. */
+export function mountWorld(client: HubClient, entities: NafEntities): MountedWorld {
+  const section = byId('world', HTMLElement);
+  const spawnButton = byId('spawn-cube', HTMLButtonElement);
+  const world = new World({
+    client,
+    entities,
+    canvas: byId('scene', HTMLCanvasElement),
+    objectsList: byId('objects', HTMLUListElement),
+    status: byId('scene-status', HTMLParagraphElement),
+    nameOf: (sessionId) => (sessionId === entities.me ? 'you' : nameFrom(client.people, sessionId)),
+  });
+  const showSpawn = () => {
+    spawnButton.hidden = !client.can('spawn_and_move_media');
+  };
+  spawnButton.addEventListener('click', () => world.spawnCube());
+  const offPeople = client.on('people', () => {
+    world.refreshNames();
+    showSpawn();
+  });
+  section.hidden = false;
+  showSpawn();
+  world.start();
+  window.hubmesh = { scene: () => world.snapshot() };
+  let isClosed = false;
+  return {
+    world,
+    entities,
+    close() {
+      if (isClosed) return;
+      isClosed = true;
+      offPeople();
+      world.close();
+      entities.close();
+    },
+  };
+}
