@@ -217,8 +217,11 @@ export function matchProducerCodec(kind: unknown, rtpParameters: unknown, caps: 
  * the router's payload type for the producer's codec, the producer's codec
  * parameters, the RTCP feedback both the router and the consumer support, a
  * new random SSRC, the producer's cname (a random one if it is missing or
- * empty), no header extensions (forwarded packets carry none) and
- * no `mid` (mediasoup-client assigns it).
+ * empty), no header extensions (forwarded packets carry none) and the
+ * `mid` given, which must differ per consumer of a transport, as mediasoup
+ * numbers them: without one mediasoup-client makes up a mid that it may
+ * already have used on that transport, and Chromium then refuses the
+ * renegotiation ("Duplicate a=mid value").
  * @throws TypeError for malformed `rtpCapabilities`.
  * @throws AppError('BAD_REQUEST') when the consumer's capabilities lack the producer's codec.
  */
@@ -226,6 +229,7 @@ export function buildConsumerRtpParameters(options: {
   readonly producer: { readonly kind: MediaKind; readonly rtpParameters: RtpParameters };
   readonly rtpCapabilities: unknown;
   readonly routerCapabilities?: RtpCapabilities;
+  readonly mid?: string;
 }): RtpParameters {
   const { producer, rtpCapabilities } = options;
   validateRtpCapabilities(rtpCapabilities);
@@ -234,6 +238,7 @@ export function buildConsumerRtpParameters(options: {
   if (!theirs) throw new AppError('BAD_REQUEST', `the consumer cannot receive ${routerCodec.mimeType}`, { details: { mimeType: routerCodec.mimeType } });
   const supported = (fb: RtcpFeedback) => (theirs.rtcpFeedback ?? []).some((t) => t.type === fb.type && (t.parameter ?? '') === (fb.parameter ?? ''));
   return {
+    ...(options.mid === undefined ? {} : { mid: options.mid }),
     codecs: [{
       mimeType: routerCodec.mimeType,
       payloadType: routerCodec.preferredPayloadType,

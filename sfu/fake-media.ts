@@ -183,6 +183,8 @@ export class FakeTransport implements MediaTransport {
   readonly #router: FakeRouter;
   readonly #producers = new Set<FakeProducer>();
   readonly #consumers = new Set<FakeConsumer>();
+  /** The mid of the next consumer: one number per consumer of this transport, never reused. */
+  #nextConsumerMid = 0;
   readonly #listeners = new Listeners<CloseEvents & { dtlsstatechange: [DtlsState] }>();
   readonly #forget: () => void;
   #iceParameters = newIceParameters();
@@ -252,7 +254,7 @@ export class FakeTransport implements MediaTransport {
     const paused = checkPaused(o['paused']);
     const producer = this.#router.producers.get(o['producerId']);
     if (!producer) throw new AppError('BAD_REQUEST', 'unknown producer', { details: { producerId: o['producerId'] } });
-    const rtpParameters = buildConsumerRtpParameters({ producer, rtpCapabilities: o['rtpCapabilities'], routerCapabilities: this.#router.rtpCapabilities });
+    const rtpParameters = buildConsumerRtpParameters({ producer, rtpCapabilities: o['rtpCapabilities'], routerCapabilities: this.#router.rtpCapabilities, mid: String(this.#nextConsumerMid++) });
     const consumer = new FakeConsumer(producer, rtpParameters, paused, () => this.#consumers.delete(consumer));
     this.#consumers.add(consumer);
     return consumer;

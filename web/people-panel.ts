@@ -24,6 +24,8 @@ export interface PeoplePanel {
   render(): void;
   /** Closes the ban dialog, when the room ends under it. */
   dismiss(): void;
+  /** Marks a person as speaking (voice), or no longer. */
+  setSpeaking(sessionId: string, isSpeaking: boolean): void;
 }
 
 /** A person's display name from their presence profile, or "Someone". */
@@ -35,6 +37,7 @@ export function displayNameOf(person: Person | undefined): string {
 /** Wires the people list, the moderation buttons and the ban dialog of room.html. */
 export function mountPeoplePanel({ client, sid, accountToken }: PeoplePanelDeps): PeoplePanel {
   const peopleList = byId('people', HTMLUListElement);
+  const speaking = new Set<string>();
   const moderationStatus = byId('moderation-status', HTMLParagraphElement);
   const closeButton = byId('close-room', HTMLButtonElement);
   const banDialog = byId('ban-dialog', HTMLDialogElement);
@@ -102,6 +105,7 @@ export function mountPeoplePanel({ client, sid, accountToken }: PeoplePanelDeps)
   function renderPerson(person: Person): HTMLLIElement {
     const item = document.createElement('li');
     item.dataset['sessionId'] = person.sessionId;
+    if (speaking.has(person.sessionId)) item.dataset['speaking'] = 'true';
     const name = document.createElement('span');
     name.className = 'name';
     name.textContent = displayNameOf(person);
@@ -167,6 +171,14 @@ export function mountPeoplePanel({ client, sid, accountToken }: PeoplePanelDeps)
   setupCloseButton();
   return {
     render: () => renderPeople(client.people),
+    setSpeaking(sessionId, isSpeaking) {
+      if (isSpeaking) speaking.add(sessionId);
+      else speaking.delete(sessionId);
+      const item = peopleList.querySelector<HTMLLIElement>(`li[data-session-id="${CSS.escape(sessionId)}"]`);
+      if (!item) return;
+      if (isSpeaking) item.dataset['speaking'] = 'true';
+      else delete item.dataset['speaking'];
+    },
     dismiss: () => {
       if (banDialog.open) banDialog.close('cancel');
     },

@@ -15,13 +15,15 @@
  * as a kicked one's).
  *
  * Once in, the 3D part (web/world.ts) shows the room: avatars, movement,
- * the shared cube; it stops when the session ends.
+ * the shared cube; voice (web/world-voice.ts) plays the others and offers
+ * the microphone. Both stop when the session ends.
  */
 import { HubClient } from '../src/client/hub-client.js';
 import { ActionRefused, JoinRefused, type ClientState } from '../src/client/types.js';
 import { forgetCreatorToken, mountSignIn, savedCreatorToken, SignInRefused } from './account.js';
 import { byId } from './dom.js';
 import { displayNameOf, mountPeoplePanel } from './people-panel.js';
+import { mountVoice, type MountedVoice } from './world-voice.js';
 import { mountWorld, prepareEntities, type MountedWorld } from './world.js';
 
 const NAME_MAX = 64;
@@ -55,6 +57,7 @@ const FALLBACK_ENDING = ['Could not enter the room', 'The server did not let you
 /** Shows an end state in place of the room; `key` is a join refusal reason or a state. */
 function showEnding(key: string): void {
   world?.close();
+  void voice?.close();
   const [title, text] = ENDINGS[key] ?? FALLBACK_ENDING;
   byId('ended-title', HTMLHeadingElement).textContent = title;
   byId('ended-text', HTMLParagraphElement).textContent = text;
@@ -72,6 +75,7 @@ const people = mountPeoplePanel({ client, sid, accountToken: () => account.token
 const account = mountSignIn(byId('account', HTMLDivElement), { onSignIn: signInHere, onSignOut: signOutHere, onChange: redrawPeople });
 
 let world: MountedWorld | null = null;
+let voice: MountedVoice | null = null;
 
 const SESSION_KEY = 'hubmesh.sessionToken';
 
@@ -199,6 +203,10 @@ async function enterRoom(displayName: string): Promise<void> {
   document.body.dataset['state'] = 'joined';
   people.render();
   chatInput.focus();
+  voice = mountVoice(client, sid, (sessionId, isSpeaking) => {
+    world?.world.setSpeaking(sessionId, isSpeaking);
+    people.setSpeaking(sessionId, isSpeaking);
+  });
   try {
     world = mountWorld(client, entities);
   } catch {

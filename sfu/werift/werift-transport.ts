@@ -52,6 +52,8 @@ export class WeriftTransport implements MediaTransport {
   readonly #listeners = new Listeners<TransportEvents>();
   readonly #producers = new Map<string, WeriftProducer>();
   readonly #consumers = new Map<string, WeriftConsumer>();
+  /** The mid of the next consumer: one number per consumer of this transport, never reused. */
+  #nextConsumerMid = 0;
   readonly #bySsrc = new Map<number, { producer: WeriftProducer; layer: number }>();
   readonly #consumerBySsrc = new Map<number, WeriftConsumer>();
   #rtcpTimer: Timer | null = null;
@@ -130,7 +132,7 @@ export class WeriftTransport implements MediaTransport {
     const producer = this.#host.findProducer(options.producerId);
     if (!producer) throw new AppError('BAD_REQUEST', `no producer ${options.producerId}`);
     const routerCapabilities = this.#host.rtpCapabilities;
-    const rtpParameters = buildConsumerRtpParameters({ producer, rtpCapabilities: options.rtpCapabilities, routerCapabilities });
+    const rtpParameters = buildConsumerRtpParameters({ producer, rtpCapabilities: options.rtpCapabilities, routerCapabilities, mid: String(this.#nextConsumerMid++) });
     const payloadTypes = new Map([[producer.mediaPayloadType, rtpParameters.codecs[0]!.payloadType]]);
     const consumer = new WeriftConsumer({
       producer,

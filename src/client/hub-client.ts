@@ -201,7 +201,17 @@ export class HubClient {
     await this.#request('sign_out', {});
     const { auth_token: _dropped, ...params } = this.#joinParams;
     this.#joinParams = params;
+    await this.refreshPermsToken();
+  }
+
+  /**
+   * Asks for a fresh perms token (`refresh_perms_token`): the join's lasts 5
+   * minutes and carries the permissions of its time. Resolves to the token,
+   * also kept in `session`; rejects with `ActionRefused`.
+   */
+  async refreshPermsToken(): Promise<string> {
     this.#takePermsToken(await this.#request('refresh_perms_token', {}));
+    return this.#session?.permsToken ?? '';
   }
 
   /** Whether an account is signed in on this member: from its presence roles, or the perms token before presence arrives. */

@@ -121,6 +121,20 @@ export function mediaEngineContract(name: string, makeEngine: () => Promise<Medi
       await rejectsWith(recv.consume({ producerId: p.id, rtpCapabilities: { codecs: [deviceCapabilities.codecs![1]!] } }), 'BAD_REQUEST');
     });
 
+    it('gives each consumer of a transport its own mid, never reusing one after a close', async () => {
+      const [, router] = await routerOf();
+      const send = await router.createWebRtcTransport({ producing: true, consuming: false });
+      const recv = await router.createWebRtcTransport({ producing: false, consuming: true });
+      const p = await send.produce({ kind: 'audio', rtpParameters: opusParameters(5556) });
+      const a = await recv.consume({ producerId: p.id, rtpCapabilities: deviceCapabilities });
+      const b = await recv.consume({ producerId: p.id, rtpCapabilities: deviceCapabilities });
+      a.close();
+      const c = await recv.consume({ producerId: p.id, rtpCapabilities: deviceCapabilities });
+      const mids = [a, b, c].map((x) => x.rtpParameters.mid);
+      expect(mids.every((m) => typeof m === 'string' && m !== '')).toBe(true);
+      expect(new Set(mids).size).toBe(3);
+    });
+
     it('tells consumers when their producer pauses and resumes', async () => {
       const [, router] = await routerOf();
       const send = await router.createWebRtcTransport({ producing: true, consuming: false });

@@ -4,7 +4,7 @@
  * sees the other's avatar; one walks with the keyboard and looks round with
  * the mouse and the other's scene follows; a cube one spawns the other grabs
  * from the objects list, and both see the ownership move; the microphone
- * toggle lights the speaker's ring on the other's screen.
+ * toggle lights the speaker's ring and dot on the other's screen.
  */
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
@@ -105,7 +105,17 @@ if (needsChromium()) {
       expect(looked.pitch).toBeGreaterThan(0.1);
       await expect.poll(async () => (await avatarOf(bob.page, 'Ada'))?.latest?.yaw, { timeout: TIMEOUT_MS }).toBeCloseTo(looked.yaw, 2);
 
+      // Ada turns her microphone on with the keyboard: Bob sees her ring light and her dot in the people list.
+      await ada.page.locator('#mic-toggle').focus();
+      await ada.page.keyboard.press('Enter');
+      await ada.page.waitForSelector('#mic-toggle[aria-pressed="true"]', { timeout: TIMEOUT_MS });
+      await expect.poll(async () => (await avatarOf(bob.page, 'Ada'))?.isSpeaking, { timeout: TIMEOUT_MS }).toBe(true);
+      await bob.page.waitForSelector('#people li[data-speaking="true"]:has-text("Ada")', { timeout: TIMEOUT_MS });
+      await ada.page.waitForSelector('#people li[data-speaking="true"]:has-text("Ada")', { timeout: TIMEOUT_MS });
       await ada.page.screenshot({ path: await resultPath('room-scene-moved.png') });
+      await ada.page.keyboard.press('Enter');
+      await ada.page.waitForSelector('#mic-toggle[aria-pressed="false"]', { timeout: TIMEOUT_MS });
+      await expect.poll(async () => (await avatarOf(bob.page, 'Ada'))?.isSpeaking, { timeout: TIMEOUT_MS }).toBe(false);
       expect([...ada.errors, ...bob.errors]).toEqual([]);
       expect([...first.offLoopback, ...second.offLoopback]).toEqual([]);
     });

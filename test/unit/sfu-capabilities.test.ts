@@ -132,13 +132,14 @@ describe('matchProducerCodec', () => {
 });
 
 describe('buildConsumerRtpParameters', () => {
-  it("gives what mediasoup-client's consume() accepts: router payload type, own SSRC, the producer's cname, no extensions, no mid", () => {
+  it("gives what mediasoup-client's consume() accepts: router payload type, own SSRC, the producer's cname, no extensions, the mid it is given", () => {
     const { sending, recvCapabilities } = clientSide();
     const producer = { kind: 'audio' as const, rtpParameters: sending('audio') };
     const params = buildConsumerRtpParameters({ producer, rtpCapabilities: recvCapabilities });
     expect(params.codecs).toEqual([{ mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2, parameters: producer.rtpParameters.codecs[0]!.parameters, rtcpFeedback: [{ type: 'nack', parameter: '' }] }]);
     expect(params.headerExtensions).toEqual([]);
     expect(params.mid).toBeUndefined();
+    expect(buildConsumerRtpParameters({ producer, rtpCapabilities: recvCapabilities, mid: '7' }).mid).toBe('7');
     expect(params.rtcp).toEqual({ cname: 'producer-cname', reducedSize: true, mux: true });
     const ssrc = params.encodings?.[0]?.ssrc;
     expect(ssrc).toBeGreaterThanOrEqual(100_000_000);
