@@ -40,3 +40,20 @@ export class TypedEmitter<E extends { [K in keyof E]: readonly unknown[] }> {
     this.#listeners.clear();
   }
 }
+
+/**
+ * A reporter of errors to `error` listeners (`emit`) that drops an error
+ * raised while one is being reported, so a listener that throws cannot loop.
+ */
+export function errorReporter(emit: (err: unknown) => void): (err: unknown) => void {
+  let isReporting = false;
+  return (err) => {
+    if (isReporting) return;
+    isReporting = true;
+    try {
+      emit(err);
+    } finally {
+      isReporting = false;
+    }
+  };
+}

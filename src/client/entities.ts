@@ -20,7 +20,7 @@
  * readable. It does not remove anything: the others remove our entities
  * when we leave, as NAF does.
  */
-import { nafAccepts } from '../core/entities.js';
+import { nafAccepts, nafSyncData } from '../core/entities.js';
 import { TypedEmitter, type Listener } from './emitter.js';
 import type { HubClient } from './hub-client.js';
 import type { NafMessage, Person } from './types.js';
@@ -222,23 +222,10 @@ export class NafEntities {
     if (this.#isClosed) throw new Error(`NafEntities.${what}: closed`);
   }
 
-  #syncData(entity: NetworkedEntity, components: Record<string, unknown>, isFirstSync: boolean): Record<string, unknown> {
-    return {
-      networkId: entity.networkId,
-      owner: entity.owner,
-      creator: entity.creator,
-      lastOwnerTime: entity.lastOwnerTime,
-      template: entity.template,
-      persistent: entity.persistent,
-      parent: entity.parent,
-      components,
-      isFirstSync,
-    };
-  }
 
   #sendFull(entity: NetworkedEntity, isFirstSync: boolean): void {
     this.#dirty.delete(entity.networkId);
-    this.#client.sendNaf('u', this.#syncData(entity, { ...entity.components }, isFirstSync));
+    this.#client.sendNaf('u', nafSyncData(entity, { ...entity.components }, isFirstSync));
   }
 
   /** One `um` with the dirty components of every entity we may sync; dropped while the socket is down, as NAF's unreliable sends are. */
@@ -252,7 +239,7 @@ export class NafEntities {
       if (!entity || !this.canSync(entity)) continue;
       const components: Record<string, unknown> = {};
       for (const k of indices) components[k] = entity.components[k];
-      d.push(this.#syncData(entity, components, false));
+      d.push(nafSyncData(entity, components, false));
     }
     this.#dirty.clear();
     if (d.length > 0) this.#client.sendNaf('um', { d }, { isReliable: false });

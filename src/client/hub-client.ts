@@ -13,7 +13,7 @@
  */
 import { Presence, Socket, type Channel } from 'phoenix';
 import type { Payload } from '../protocol/frames.js';
-import { TypedEmitter, type Listener } from './emitter.js';
+import { errorReporter, TypedEmitter, type Listener } from './emitter.js';
 import { ActionRefused, JoinRefused, type ChatMessage, type ClientEvents, type ClientState, type ConnectOptions, type HubPermissionName, type JoinOptions, type JoinResult, type NafMessage, type Person } from './types.js';
 import { closeCodeOf, encodeNaf, firstHub, isPayload, readJwtClaims, readNaf, readNafr, readPerson, reasonOf } from './wire.js';
 
@@ -22,6 +22,8 @@ const DEFAULT_TIMEOUT_MS = 10_000;
 
 export class HubClient {
   readonly #events = new TypedEmitter<ClientEvents>((err) => this.#reportError(err));
+  /** Errors nobody awaits (listeners that threw, refused fire-and-forget pushes) go to `error` listeners. */
+  readonly #reportError = errorReporter((err) => this.#events.emit('error', err));
   #socket: Socket | null = null;
   #channel: Channel | null = null;
   #state: ClientState = { kind: 'disconnected' };
@@ -31,7 +33,6 @@ export class HubClient {
   #joinParams: Payload = {};
   #isLeaving = false;
   #isChannelDone = false;
-  #isReportingError = false;
 
   get state(): ClientState {
     return this.#state;
@@ -336,16 +337,5 @@ export class HubClient {
   #setState(state: ClientState): void {
     this.#state = state;
     this.#events.emit('state', state);
-  }
-
-  /** Errors of listeners and refused fire-and-forget pushes go to `error` listeners; one that throws there is dropped. */
-  #reportError(err: unknown): void {
-    if (this.#isReportingError) return;
-    this.#isReportingError = true;
-    try {
-      this.#events.emit('error', err);
-    } finally {
-      this.#isReportingError = false;
-    }
   }
 }

@@ -32,6 +32,28 @@ export interface Entity {
   readonly createMessage: Payload | null;
 }
 
+/** The fields of a NAF entity that its sync data carries (parity 3.1). */
+export type NafSyncFields = Pick<Entity, 'networkId' | 'owner' | 'creator' | 'lastOwnerTime' | 'template' | 'persistent' | 'parent'>;
+
+/**
+ * NAF sync data `{networkId, owner, creator, lastOwnerTime, template,
+ * persistent, parent, components, isFirstSync?}` (parity 3.1): one entry
+ * of `u`, or of `um.d` with only the changed components.
+ */
+export function nafSyncData(entity: NafSyncFields, components: Record<string, unknown>, isFirstSync: boolean): Payload {
+  return {
+    networkId: entity.networkId,
+    owner: entity.owner,
+    creator: entity.creator,
+    lastOwnerTime: entity.lastOwnerTime,
+    template: entity.template,
+    persistent: entity.persistent,
+    parent: entity.parent,
+    components,
+    ...(isFirstSync ? { isFirstSync: true } : {}),
+  };
+}
+
 export interface OwnerClaim {
   readonly owner: string;
   readonly lastOwnerTime: number;

@@ -29,7 +29,7 @@
  */
 import type { Payload } from '../protocol/frames.js';
 import { isPayload } from '../protocol/codec.js';
-import { EntityTable, NN_SERVER_OWNER, type Entity } from './entities.js';
+import { EntityTable, nafSyncData, NN_SERVER_OWNER, type Entity } from './entities.js';
 
 /**
  * Hubs' owner of entities nobody has claimed (pinned scene objects, parity
@@ -45,20 +45,7 @@ export interface EntityMessage {
 }
 
 function nafFullSync(entity: Entity, isFirstSync: boolean): Payload {
-  return {
-    dataType: 'u',
-    data: {
-      networkId: entity.networkId,
-      owner: entity.owner,
-      creator: entity.creator,
-      lastOwnerTime: entity.lastOwnerTime,
-      template: entity.template,
-      persistent: entity.persistent,
-      parent: entity.parent,
-      components: { ...entity.components },
-      ...(isFirstSync ? { isFirstSync: true } : {}),
-    },
-  };
+  return { dataType: 'u', data: nafSyncData(entity, { ...entity.components }, isFirstSync) };
 }
 
 function nnFullUpdate(entity: Entity): Payload {

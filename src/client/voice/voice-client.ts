@@ -20,7 +20,7 @@
 import { Device, version as mediasoupVersion } from 'mediasoup-client';
 import type { RtpCapabilities, Transport, TransportOptions } from 'mediasoup-client/types';
 import type { Payload } from '../../protocol/frames.js';
-import { TypedEmitter, type Listener } from '../emitter.js';
+import { errorReporter, TypedEmitter, type Listener } from '../emitter.js';
 import type { HubView } from '../types.js';
 import { browserApi, CLOSE_ABNORMAL, type BrowserApi } from './browser-api.js';
 import { Microphone } from './microphone.js';
@@ -54,6 +54,8 @@ interface Session {
 
 export class VoiceClient {
   readonly #events = new TypedEmitter<VoiceEvents>((err) => this.#reportError(err));
+  /** Errors nobody awaits (listeners that threw, refused consumers, failed playback) go to `error` listeners. */
+  readonly #reportError = errorReporter((err) => this.#events.emit('error', err));
   readonly #board: SpeakingBoard;
   #state: VoiceState = { kind: 'idle' };
   #sessionId = '';
@@ -63,7 +65,6 @@ export class VoiceClient {
   readonly #transports: Transport[] = [];
   #timer: ReturnType<typeof setInterval> | null = null;
   #isMeasuring = false;
-  #isReportingError = false;
 
   constructor() {
     this.#board = new SpeakingBoard(DEFAULT_SPEAKING_OPTIONS, (sessionId, isSpeaking) => this.#events.emit('speaking', sessionId, isSpeaking));
@@ -280,16 +281,5 @@ export class VoiceClient {
   #setState(state: VoiceState): void {
     this.#state = state;
     this.#events.emit('state', state);
-  }
-
-  /** Errors nobody awaits go to `error` listeners; one that throws there is dropped. */
-  #reportError(err: unknown): void {
-    if (this.#isReportingError) return;
-    this.#isReportingError = true;
-    try {
-      this.#events.emit('error', err);
-    } finally {
-      this.#isReportingError = false;
-    }
   }
 }
