@@ -49,6 +49,7 @@ import type { MediaEngine } from './ports/media-engine.js';
 import type { FileStore } from './ports/file-store.js';
 import type { Metrics } from './ports/metrics.js';
 import type { Store } from './ports/store.js';
+import { CloseCode } from './protocol/frames.js';
 import { loadSecrets } from './secrets.js';
 import { sfuUpgrade } from './ws/sfu-upgrade.js';
 import { SocketServer } from './ws/socket-server.js';
@@ -267,7 +268,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     tokens,
     maxRoomSize: config.maxRoomSize,
     chatHistory: config.chatHistory,
-    disconnectSession: (sessionId) => mesh.sockets?.disconnectSession(sessionId),
+    disconnectSession: (sessionId, reason) => mesh.sockets?.disconnectSession(sessionId, CloseCode.NORMAL, reason),
     log: log.child({ component: 'hubs' }),
     roomIdleMs: config.roomIdleMs,
     bus,

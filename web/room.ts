@@ -9,10 +9,8 @@
  * the token (`auth_token`), so an account ban keeps them out; one who signs
  * in inside the room does it on the channel (`sign_in`), with the room's
  * creator assignment token when this browser created the room. The session
- * token is kept per tab (sessionStorage), so a reload is the same session:
- * a session banned from the room sees why on reload, where the ban itself
- * reached it as a kick (the server closes a banned session's socket exactly
- * as a kicked one's).
+ * token is kept per tab (sessionStorage), so a reload is the same session,
+ * and a banned session is told of its ban again on reload.
  *
  * Once in, the 3D part (web/world.ts) shows the room: avatars, movement,
  * the shared cube; voice (web/world-voice.ts) plays the others and offers
@@ -147,6 +145,7 @@ function onState(state: ClientState): void {
       document.body.dataset['state'] = 'reconnected';
       return;
     case 'kicked':
+    case 'banned':
     case 'closed':
       people.dismiss();
       return showEnding(state.kind);

@@ -15,7 +15,7 @@ import type { Envelope, RoomState } from '../../src/core/mesh.js';
 import { resolveLeave, snapshotMessages, type EntityMessage } from '../../src/core/entity-lifecycle.js';
 import type { RoomCommand } from '../../src/core/control.js';
 import { hubView, type Hub } from '../../src/core/hub.js';
-import type { BanRule } from '../../src/core/join.js';
+import { banFor, type BanRule } from '../../src/core/join.js';
 import { presenceMeta, type Member } from '../../src/core/member.js';
 import { hubPermissions, rolesFor, type Principal } from '../../src/core/permissions.js';
 import { countPresences } from '../../src/core/presence.js';
@@ -55,8 +55,8 @@ export interface HubDeps {
   readonly sfus?: SfuHosts;
   /** Tells the other nodes holding room `hubSid` of a command this node applied (src/core/control.ts). */
   publishControl(hubSid: string, cmd: RoomCommand): void;
-  /** Closes every socket of a session on this node. */
-  disconnectSession(sessionId: string): void;
+  /** Closes every socket of a session on this node with 1000 (do not come back) and `reason` as the close's text. */
+  disconnectSession(sessionId: string, reason: 'kicked' | 'banned'): void;
   /** A presence ref unique on this node. */
   makeRef(): string;
   /** Base URL of room links, e.g. `http://127.0.0.1:4000`. */
@@ -256,7 +256,12 @@ export class Room {
         const sessions = new Set<string>();
         if (cmd.session !== null) sessions.add(cmd.session);
         if (cmd.account !== null) for (const seat of this.seats.values()) if (seat.member.principal?.accountId === cmd.account) sessions.add(seat.member.sessionId);
-        for (const session of sessions) this.deps.disconnectSession(session);
+        // The close says why (its reason text), so the client can tell a ban (the ban command came first) from a kick.
+        const bans = [...this.bans.values()];
+        for (const session of sessions) {
+          const account = [...this.seats.values()].find((seat) => seat.member.sessionId === session)?.member.principal?.accountId ?? null;
+          this.deps.disconnectSession(session, banFor(bans, session, account, this.deps.clock.now()) ? 'banned' : 'kicked');
+        }
         return;
       }
       case 'mute':

@@ -15,7 +15,7 @@ import { Presence, Socket, type Channel } from 'phoenix';
 import type { Payload } from '../protocol/frames.js';
 import { errorReporter, TypedEmitter, type Listener } from './emitter.js';
 import { ActionRefused, JoinRefused, type ChatMessage, type ClientEvents, type ClientState, type ConnectOptions, type HubPermissionName, type JoinOptions, type JoinResult, type NafMessage, type Person } from './types.js';
-import { closeCodeOf, encodeNaf, firstHub, isPayload, readJwtClaims, readNaf, readNafr, readPerson, reasonOf } from './wire.js';
+import { closeCodeOf, closeReasonOf, encodeNaf, firstHub, isPayload, readJwtClaims, readNaf, readNafr, readPerson, reasonOf } from './wire.js';
 
 const DEFAULT_CONTEXT = { mobile: false, embed: false, hmd: false };
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -76,7 +76,7 @@ export class HubClient {
     this.#socket = socket;
     this.#isLeaving = false;
     this.#setState({ kind: 'connecting' });
-    socket.onClose((event: unknown) => this.#onSocketClose(closeCodeOf(event)));
+    socket.onClose((event: unknown) => this.#onSocketClose(closeCodeOf(event), closeReasonOf(event)));
     return new Promise<void>((resolve, reject) => {
       let isSettled = false;
       const settle = (err?: Error) => {
@@ -277,14 +277,15 @@ export class HubClient {
 
   /**
    * The server closes a kicked session's socket with 1000 (CloseCode.NORMAL,
-   * which Hubs takes as "do not come back"); any other close is a dropped
-   * connection that phoenix retries.
+   * which Hubs takes as "do not come back"), with the text `banned` when a
+   * ban put it out; any other close is a dropped connection that phoenix
+   * retries.
    */
-  #onSocketClose(code: number | null): void {
+  #onSocketClose(code: number | null, reason: string): void {
     if (this.#isLeaving || this.#isChannelDone) return;
     if (code === 1000 && this.#channel) {
       this.#isChannelDone = true;
-      this.#setState({ kind: 'kicked' });
+      this.#setState({ kind: reason === 'banned' ? 'banned' : 'kicked' });
       this.#stopSocket();
       return;
     }

@@ -130,6 +130,7 @@ export interface ChatMessage {
  * - `reconnecting`: the connection dropped; the socket and channel retry on their own;
  * - `reconnected`: back in the room (same session when a session token was given);
  * - `kicked`: a moderator put this session out; the client does not come back;
+ * - `banned`: a moderator banned this session (or its account) and put it out; a new join is refused with `banned`;
  * - `closed`: the room was closed; the client is out and a new join is refused with `closed`;
  * - `refused`: the join was refused (see `reason`);
  * - `disconnected`: the client was disconnected by its user, or never connected.
@@ -140,6 +141,7 @@ export type ClientState =
   | { readonly kind: 'reconnecting' }
   | { readonly kind: 'reconnected' }
   | { readonly kind: 'kicked' }
+  | { readonly kind: 'banned' }
   | { readonly kind: 'closed' }
   | { readonly kind: 'refused'; readonly reason: JoinRefused['reason'] }
   | { readonly kind: 'disconnected' };

@@ -18,6 +18,11 @@ export function reasonOf(response: unknown, fallback: string): { reason: string;
   return { reason, message: typeof r['message'] === 'string' ? r['message'] : reason };
 }
 
+/** The reason text of a websocket close event, browser or `ws`; empty when it has none. */
+export function closeReasonOf(event: unknown): string {
+  return isPayload(event) && typeof event['reason'] === 'string' ? event['reason'] : '';
+}
+
 /** The code of a websocket close event, browser or `ws`. */
 export function closeCodeOf(event: unknown): number | null {
   return isPayload(event) && typeof event['code'] === 'number' ? event['code'] : null;

@@ -10,7 +10,7 @@ import { MemoryStore } from '../../src/adapters/memory-store.js';
 import { CloseCode } from '../../src/protocol/frames.js';
 import { HubClient } from '../../src/client/hub-client.js';
 import { JoinRefused, type ClientState, type JoinResult, type NafMessage } from '../../src/client/types.js';
-import { accountMaker, createHubAs } from '../support/accounts.js';
+import { accountMaker, api, createHubAs } from '../support/accounts.js';
 import { createHub, startTestNode } from '../support/node.js';
 import { waitFor } from '../support/wait.js';
 
@@ -139,6 +139,16 @@ describe('the hub client library', async () => {
     await waitFor(() => mod.client.people.length === 1, 5000, 'bob gone at mod');
     expect(bob.states).toEqual(['connecting', 'connecting', 'joined', 'kicked']);
     expect(mod.client.state.kind).toBe('joined');
+  });
+
+  it('moves a client a ban puts out to banned, told apart from a kick by the close', async () => {
+    const owner = await makeAccount({ email: 'banner@example.org' });
+    const { sid } = await createHubAs(node, owner.token, { name: 'Ban' });
+    const bob = await enter(sid, 'bob');
+    const banned = await api(node, 'POST', `/api/v1/hubs/${sid}/bans`, { token: owner.token, body: { session_id: bob.session.sessionId } });
+    expect(banned.status).toBe(201);
+    await waitFor(() => bob.client.state.kind === 'banned', 5000, 'bob banned');
+    expect(bob.states).toEqual(['connecting', 'connecting', 'joined', 'banned']);
   });
 
   it('refuses a kick from a member without kick_users', async () => {

@@ -268,8 +268,9 @@ if (needsChromium()) {
       expect(await mod.page.locator('#ban-confirm:focus').count()).toBe(1);
       await mod.page.keyboard.press('Enter');
 
-      // The server closes a banned session's socket as it closes a kicked one's: the page shows the kick.
-      await waitForState(guest.page, 'kicked');
+      // The server closes a banned session's socket with the text `banned`: the page says so at once.
+      await waitForState(guest.page, 'banned');
+      expect(await endingOf(guest.page)).toBe('You are banned from this room');
       await expect.poll(() => mod.page.locator('#moderation-status').textContent(), { timeout: TIMEOUT_MS }).toBe('Gus was banned.');
       await expect.poll(() => peopleOf(mod.page), { timeout: TIMEOUT_MS }).toEqual(['Olga (you, creator)']);
       const { body } = await api(node, 'GET', `/api/v1/hubs/${sid}/bans`, { token: moderator.token });
