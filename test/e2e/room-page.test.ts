@@ -133,7 +133,8 @@ if (needsChromium()) {
     it('tells a third person that a room of two is full', async () => {
       const sid = await createHub(node, 'Pair', { room_size: 2 });
       const link = `${node.url}/${sid}/pair`;
-      const pages = [await browser.newPage(), await browser.newPage(), await browser.newPage()];
+      // Three browser contexts: each person a browser of their own, as on three machines.
+      const pages = [await browser.newPage(), await (await launchChromium()).newPage(), await (await launchChromium()).newPage()];
       for (const [i, { page }] of pages.entries()) {
         await open(page, link);
         await enterAs(page, `Person ${i + 1}`);
