@@ -21,8 +21,9 @@ import { ActionRefused, JoinRefused, type ClientState } from '../src/client/type
 import { forgetCreatorToken, mountSignIn, savedCreatorToken, SignInRefused } from './account.js';
 import { byId } from './dom.js';
 import { displayNameOf, mountPeoplePanel } from './people-panel.js';
-import { mountVoice, type MountedVoice } from './world-voice.js';
-import { mountWorld, prepareEntities, type MountedWorld } from './world.js';
+import { prepareEntities } from './room-entities.js';
+import type { MountedVoice } from './world-voice.js';
+import type { MountedWorld } from './world.js';
 
 const NAME_MAX = 64;
 
@@ -177,6 +178,10 @@ async function enterRoom(displayName: string): Promise<void> {
   }
   const authToken = account.token;
   const entities = prepareEntities(client);
+  // The 3D world and voice (three.js, mediasoup-client: most of the page's weight) load while the join goes on.
+  const loading = Promise.all([import('./world.js'), import('./world-voice.js')]);
+  // A failed load is handled where it is awaited; this keeps it from being reported as unhandled meanwhile.
+  loading.catch(() => undefined);
   try {
     const { hub } = await client.join(sid, { profile: { displayName, avatarId: '' }, ...(authToken === null ? {} : { authToken }) });
     byId('room-title', HTMLHeadingElement).textContent = hub.name || document.title;
@@ -202,17 +207,19 @@ async function enterRoom(displayName: string): Promise<void> {
   document.body.dataset['state'] = 'joined';
   people.render();
   chatInput.focus();
-  voice = mountVoice(client, sid, (sessionId, isSpeaking) => {
-    world?.world.setSpeaking(sessionId, isSpeaking);
-    people.setSpeaking(sessionId, isSpeaking);
-  });
   try {
+    const [{ mountWorld }, { mountVoice }] = await loading;
+    if (!isInRoom() && client.state.kind !== 'reconnecting') return entities.close();
+    voice = mountVoice(client, sid, (sessionId, isSpeaking) => {
+      world?.world.setSpeaking(sessionId, isSpeaking);
+      people.setSpeaking(sessionId, isSpeaking);
+    });
     world = mountWorld(client, entities);
   } catch {
     // The room works without its 3D part.
     byId('world', HTMLElement).hidden = false;
     byId('scene', HTMLCanvasElement).hidden = true;
-    byId('scene-status', HTMLParagraphElement).textContent = 'The 3D view could not start. People, chat and voice still work.';
+    byId('scene-status', HTMLParagraphElement).textContent = 'The 3D view could not start. Reload the page to try again; people and chat still work.';
   }
 }
 

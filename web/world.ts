@@ -8,9 +8,8 @@
  * Lifecycle: `close()` stops the world and the entities; the page calls it
  * when the session ends (kicked, closed, refused).
  */
-import { NafEntities } from '../src/client/entities.js';
+import type { NafEntities } from '../src/client/entities.js';
 import type { HubClient } from '../src/client/hub-client.js';
-import { measureClockOffset } from '../src/client/server-time.js';
 import { nameFrom, World, type SceneSnapshot } from './scene/world.js';
 
 export interface MountedWorld {
@@ -29,19 +28,6 @@ function byId<T extends HTMLElement>(id: string, type: new () => T): T {
   const el = document.getElementById(id);
   if (!(el instanceof type)) throw new TypeError(`#${id} is missing from the page`);
   return el;
-}
-
-/**
- * The entities of the room, listening before the join so that nothing sent
- * at the join (the server's entity state, everyone's first syncs for the
- * newcomer) is missed. The server's clock is measured meanwhile.
- */
-export function prepareEntities(client: HubClient): NafEntities {
-  let offset = 0;
-  void measureClockOffset(location.href).then((measured) => {
-    offset = measured;
-  });
-  return new NafEntities(client, { serverTime: () => Date.now() + offset });
 }
 
 /** Starts the world for `client`, which has joined, on its `entities`. */

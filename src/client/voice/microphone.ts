@@ -80,6 +80,8 @@ export class Microphone {
     if (!producer || producer.closed || producer.paused) return null;
     try {
       const report: StatsReport = await producer.getStats();
+      // Turned off while the stats were read: it was silenced meanwhile, and a level now would mark it speaking again.
+      if (producer !== this.#producer || producer.closed || producer.paused) return null;
       return this.#meter.read(report, 'media-source');
     } catch {
       return null;

@@ -113,6 +113,9 @@ export class RemoteVoices {
       live.map(async (v) => {
         try {
           const report: StatsReport = await v.consumer.getStats();
+          // Paused or ended while the stats were read: its voice was silenced meanwhile, and a level now would
+          // mark it speaking again with nothing left to read that stops it.
+          if (v.consumer.paused || v.consumer.closed || this.#voices.get(v.consumer.id) !== v) return null;
           return { sessionId: v.sessionId, level: v.meter.read(report, 'inbound-rtp') };
         } catch {
           // Closed while the stats were read: it has no level any more.
