@@ -1,6 +1,7 @@
 import type { Hub } from '../core/hub.js';
 import { AppError } from '../errors.js';
-import type { Account, AccountPatch, AuditEntry, Ban, ChatMessage, EntityState, EntityUpdate, HubPatch, NewAccount, NewBan, RoomObject, Store, StoredFile } from '../ports/store.js';
+import type { Payload } from '../protocol/frames.js';
+import type { Account, AccountPatch, AuditEntry, Ban, ChatMessage, EntityState, EntityUpdate, HubPatch, NewAccount, NewBan, RoomObject, SimState, Store, StoredFile } from '../ports/store.js';
 
 /** The room's map, made on first use. */
 function roomMap<K, V>(maps: Map<string, Map<K, V>>, hubSid: string): Map<K, V> {
@@ -28,6 +29,7 @@ export class MemoryStore implements Store {
   /** hubSid → the active invite's sid. */
   readonly #invites = new Map<string, string>();
   readonly #objects = new Map<string, Map<string, RoomObject>>();
+  readonly #sims = new Map<string, Map<string, SimState>>();
   readonly #entities = new Map<string, Map<string, Omit<EntityState, 'updates'>>>();
   /** Per room, keyed by the update's own nid, as the SQL primary key. */
   readonly #updates = new Map<string, Map<string, EntityUpdate>>();
@@ -247,6 +249,22 @@ export class MemoryStore implements Store {
   async listRoomObjects(hubSid: string): Promise<RoomObject[]> {
     this.#check();
     return [...(this.#objects.get(hubSid)?.values() ?? [])].map((o) => structuredClone(o));
+  }
+
+  async saveSimState(hubSid: string, name: string, state: Payload): Promise<void> {
+    this.#check();
+    this.#checkHub(hubSid);
+    roomMap(this.#sims, hubSid).set(name, { name, state: structuredClone(state), updatedAt: new Date() });
+  }
+
+  async listSimStates(hubSid: string): Promise<SimState[]> {
+    this.#check();
+    return [...(this.#sims.get(hubSid)?.values() ?? [])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)).map((s) => structuredClone(s));
+  }
+
+  async deleteSimState(hubSid: string, name: string): Promise<boolean> {
+    this.#check();
+    return this.#sims.get(hubSid)?.delete(name) ?? false;
   }
 
   async saveEntityState(hubSid: string, state: EntityState): Promise<void> {

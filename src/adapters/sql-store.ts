@@ -10,7 +10,7 @@ import { migrations } from '../../migrations/index.js';
 import type { EntryMode, Hub } from '../core/hub.js';
 import { AppError, type ErrorCodeName } from '../errors.js';
 import type { Payload } from '../protocol/frames.js';
-import type { Account, AccountPatch, AuditEntry, ChatMessage, Ban, EntityState, EntityUpdate, HubPatch, NewAccount, NewBan, RoomObject, Store, StoredFile } from '../ports/store.js';
+import type { Account, AccountPatch, AuditEntry, ChatMessage, Ban, EntityState, EntityUpdate, HubPatch, NewAccount, NewBan, RoomObject, SimState, Store, StoredFile } from '../ports/store.js';
 
 type Json = ColumnType<Payload | null, string | null, string | null>;
 type RequiredJson = ColumnType<Payload, string, string>;
@@ -98,6 +98,13 @@ export interface RoomObjectsTable {
   updated_at: Generated<Date>;
 }
 
+export interface SimStatesTable {
+  hub_id: number;
+  name: string;
+  state: RequiredJson;
+  updated_at: Generated<Date>;
+}
+
 export interface EntityStatesTable {
   hub_id: number;
   nid: string;
@@ -135,6 +142,7 @@ export interface Database {
   bans: BansTable;
   hub_invites: HubInvitesTable;
   room_objects: RoomObjectsTable;
+  sim_states: SimStatesTable;
   entity_states: EntityStatesTable;
   entity_sub_states: EntitySubStatesTable;
   audit_log: AuditLogTable;
@@ -633,6 +641,33 @@ export class SqlStore implements Store {
         .execute(),
     );
     return rows.map((r) => ({ objectId: r.object_id, gltfNode: r.gltf_node, entity: r.entity, accountId: r.account_id }));
+  }
+
+  async saveSimState(hubSid: string, name: string, state: Payload): Promise<void> {
+    const row = await this.#write('save the simulation state', () =>
+      this.#db
+        .insertInto('sim_states')
+        .columns(['hub_id', 'name', 'state'])
+        .expression((eb) => eb.selectFrom('hubs').select(['hub_id', eb.val(name).as('name'), eb.val(JSON.stringify(state)).as('state')]).where('hub_sid', '=', hubSid))
+        .onConflict((oc) => oc.columns(['hub_id', 'name']).doUpdateSet((eb) => ({ state: eb.ref('excluded.state'), updated_at: sql<Date>`now()` })))
+        .returning('name')
+        .executeTakeFirst(),
+    );
+    if (!row) throw new AppError('HUB_NOT_FOUND', `no hub ${hubSid}`);
+  }
+
+  async listSimStates(hubSid: string): Promise<SimState[]> {
+    const rows = await this.#read('list simulation states', () =>
+      this.#db.selectFrom('sim_states').select(['name', 'state', 'updated_at']).where('hub_id', '=', this.#hubId(hubSid)).orderBy('name').execute(),
+    );
+    return rows.map((r) => ({ name: r.name, state: r.state, updatedAt: new Date(r.updated_at) }));
+  }
+
+  async deleteSimState(hubSid: string, name: string): Promise<boolean> {
+    const result = await this.#write('delete the simulation state', () =>
+      this.#db.deleteFrom('sim_states').where('hub_id', '=', this.#hubId(hubSid)).where('name', '=', name).executeTakeFirst(),
+    );
+    return result.numDeletedRows > 0n;
   }
 
   async saveEntityState(hubSid: string, state: EntityState): Promise<void> {

@@ -58,6 +58,11 @@
  *   resolves to whether the entity existed; `listEntityStates` resolves to
  *   the room's entities in the order they were saved, each with its updates
  *   in the order first written.
+ * - Simulation snapshots: `saveSimState` stores or replaces the snapshot of
+ *   simulation `name` in the room (rejects with AppError('HUB_NOT_FOUND')
+ *   for an unknown room); `listSimStates` resolves to the room's snapshots
+ *   by name ([] for an unknown room); `deleteSimState` resolves to whether
+ *   one existed.
  * - `setFileActive` marks a promoted file active (pinned) or inactive, and
  *   resolves to whether the file exists.
  * - `appendAudit` records one moderation or admin action; `listAudit`
@@ -111,6 +116,13 @@ export interface Ban {
 }
 
 export type NewBan = Omit<Ban, 'banId' | 'createdAt'>;
+
+/** The last snapshot of one simulation of a room (src/sim). */
+export interface SimState {
+  readonly name: string;
+  readonly state: Payload;
+  readonly updatedAt: Date;
+}
 
 /** A pinned object of the A-Frame client (parity 5.2). */
 export interface RoomObject {
@@ -216,6 +228,10 @@ export interface Store {
   updateEntityState(hubSid: string, update: EntityUpdate): Promise<boolean>;
   deleteEntityState(hubSid: string, nid: string): Promise<boolean>;
   listEntityStates(hubSid: string): Promise<EntityState[]>;
+
+  saveSimState(hubSid: string, name: string, state: Payload): Promise<void>;
+  listSimStates(hubSid: string): Promise<SimState[]>;
+  deleteSimState(hubSid: string, name: string): Promise<boolean>;
 
   appendChat(hubSid: string, message: ChatMessage, keep: number): Promise<void>;
   listChat(hubSid: string, limit: number): Promise<ChatMessage[]>;

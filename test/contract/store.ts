@@ -396,6 +396,27 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       await expect(store.upsertRoomObject('NoSuchH', object('objA', 1, a))).rejects.toMatchObject({ code: 'HUB_NOT_FOUND' });
     });
 
+    it('keeps one snapshot per simulation of a room, replaced by each save, in name order', async () => {
+      const store = await makeStore();
+      await store.createHub(sampleHub());
+      const before = Date.now() - 1000;
+      await store.saveSimState('AbCdEfG', 'wanderer', { x: 1, path: [{ t: 0 }] });
+      await store.saveSimState('AbCdEfG', 'physics', { bodies: [] });
+      await store.saveSimState('AbCdEfG', 'wanderer', { x: 2, path: [] });
+      const states = await store.listSimStates('AbCdEfG');
+      expect(states.map((s) => [s.name, s.state])).toEqual([
+        ['physics', { bodies: [] }],
+        ['wanderer', { x: 2, path: [] }],
+      ]);
+      expect(states.every((s) => s.updatedAt instanceof Date && s.updatedAt.getTime() >= before)).toBe(true);
+      expect(await store.deleteSimState('AbCdEfG', 'physics')).toBe(true);
+      expect(await store.deleteSimState('AbCdEfG', 'physics')).toBe(false);
+      expect((await store.listSimStates('AbCdEfG')).map((s) => s.name)).toEqual(['wanderer']);
+      expect(await store.listSimStates('NoSuchH')).toEqual([]);
+      expect(await store.deleteSimState('NoSuchH', 'wanderer')).toBe(false);
+      await expect(store.saveSimState('NoSuchH', 'wanderer', {})).rejects.toMatchObject({ code: 'HUB_NOT_FOUND' });
+    });
+
     it('saves entities with their updates in order, and rejects a taken nid with ENTITY_EXISTS, writing nothing', async () => {
       const store = await makeStore();
       await store.createHub(sampleHub());
