@@ -30,6 +30,8 @@ import { ensureHost } from './hub/host.js';
 import { spawnHubActor } from './hub/hub-actor.js';
 import type { HubItem, HubMsg } from './hub/hub-msg.js';
 import { Room, type HubDeps } from './hub/room.js';
+import { SimHost, type SimLimits } from './hub/sims.js';
+import { enabledSimulations, type SimulationModule } from '../src/sim/simulation.js';
 import type { SfuDirectory } from './sfu-directory.js';
 
 export interface HubRegistryDeps extends Omit<HubDeps, 'publishControl'> {
@@ -51,6 +53,8 @@ export interface HubRegistryDeps extends Omit<HubDeps, 'publishControl'> {
    * never loops back to this node.
    */
   onCommand?(hubSid: string, cmd: RoomCommand): void;
+  /** Simulations rooms may enable, by name, and their limits; none without. */
+  readonly simulations?: { readonly modules: ReadonlyMap<string, SimulationModule>; readonly limits: SimLimits; readonly idleMs: number };
 }
 
 /** How long a node starting a room waits for another node's view of it. */
@@ -82,6 +86,8 @@ export class HubRegistry {
   readonly #system: ActorSystemRef;
   readonly #rooms = new Map<string, LiveRoom>();
   readonly #loading = new Map<string, Promise<LiveRoom | null>>();
+  /** Simulation hosts saving their last snapshots; close() waits for them. */
+  readonly #closingSims = new Set<Promise<void>>();
   #closed = false;
 
   readonly #roomDeps: HubDeps;
@@ -284,14 +290,32 @@ export class HubRegistry {
     });
     this.#rooms.set(room.hub.hubSid, live);
     for (const early of live.early.splice(0)) this.#enqueue(live, 'cmd' in early ? { type: 'hub/control', cmd: early.cmd } : { type: 'hub/remote', env: early });
-    room.defer = (fn) => this.#enqueue(live, { type: 'hub/call', fn });
+    room.defer = (fn, opts) => this.#enqueue(live, { type: 'hub/call', fn, isBackground: opts?.isBackground === true });
+    this.#startSims(live);
     this.#deps.log.info({ hubSid: room.hub.hubSid }, 'hub started');
     return live;
   }
 
+  /** Gives the room its simulations: they run on the home, follow it when it moves, and keep it trying to be the home. */
+  #startSims(live: LiveRoom): void {
+    const sims = this.#deps.simulations;
+    if (!sims || sims.modules.size === 0 || !live.ref) return;
+    const { room } = live;
+    const { clock, metrics, log } = this.#deps;
+    room.sims = new SimHost(room, live.ref, { modules: sims.modules, limits: sims.limits, clock, metrics, log: log.child({ component: 'sims' }) }, room.home?.isMine ?? true);
+    if (live.home) {
+      live.home.onChange = (isMine) => this.#enqueue(live, { type: 'hub/call', fn: (r) => r.sims?.setHome(isMine), isBackground: true });
+      live.home.keepTrying(() => enabledSimulations(room.hub.userData).length > 0);
+    }
+    room.sims.reconcile();
+  }
+
   #enqueue(live: LiveRoom, item: HubItem): void {
-    live.idleTimer?.cancel();
-    live.idleTimer = undefined;
+    // A room's own background work does not keep it from idling out; anything from outside does.
+    if (!(item.type === 'hub/call' && item.isBackground === true)) {
+      live.idleTimer?.cancel();
+      live.idleTimer = undefined;
+    }
     if (live.pending) {
       live.pending.push(item);
       return;
@@ -335,25 +359,43 @@ export class HubRegistry {
     for (const live of this.#rooms.values()) this.#enqueue(live, item);
   }
 
-  #armIdle(live: LiveRoom): void {
+  /**
+   * Stops an empty room `roomIdleMs` after its last member left, or after the
+   * simulations' `idleMs` when it runs any (they go on while nobody is there,
+   * up to that). A room busy only with its own background work when the time
+   * comes is looked at again shortly.
+   */
+  #armIdle(live: LiveRoom, delayMs?: number): void {
     if (!live.isIdle || live.idleTimer || this.#closed) return;
+    const idleMs = live.room.sims?.isActive === true ? Math.max(this.#deps.roomIdleMs, this.#deps.simulations?.idleMs ?? 0) : this.#deps.roomIdleMs;
     live.idleTimer = this.#deps.clock.setTimeout(() => {
       live.idleTimer = undefined;
-      if (live.isIdle) this.#stop(live);
-    }, this.#deps.roomIdleMs);
+      if (live.isIdle) return this.#stop(live);
+      if (live.room.seats.size === 0 && live.room.inflight === 0) this.#armIdle(live, 50);
+    }, delayMs ?? idleMs);
   }
 
-  #forget(live: LiveRoom): void {
+  #forget(live: LiveRoom, before?: Promise<void>): void {
     live.idleTimer?.cancel();
     if (this.#rooms.get(live.room.hub.hubSid) === live) this.#rooms.delete(live.room.hub.hubSid);
     // Not in the room here any more: stop listening to it (the bus may already be closed at shutdown).
     for (const sub of live.subscriptions.splice(0)) sub.unsubscribe().catch(() => undefined);
-    // Releasing the lease lets a node that still has members take the room over at once.
-    live.home?.close().catch(() => undefined);
+    // Releasing the lease lets a node that still has members take the room over at once (after `before`, the snapshots).
+    const release = () => live.home?.close().catch(() => undefined);
+    if (before) void before.finally(release);
+    else void release();
   }
 
   #stop(live: LiveRoom): void {
-    this.#forget(live);
+    // The simulations save their snapshots before the lease goes, so the next home resumes from them.
+    const sims = live.room.sims;
+    let saved: Promise<void> | undefined;
+    if (sims) {
+      const closing: Promise<void> = sims.close().finally(() => this.#closingSims.delete(closing));
+      this.#closingSims.add(closing);
+      saved = closing;
+    }
+    this.#forget(live, saved);
     if (live.ref) nact.stop(live.ref);
     this.#deps.log.info({ hubSid: live.room.hub.hubSid }, 'hub stopped');
   }
@@ -365,12 +407,14 @@ export class HubRegistry {
     this.#deps.sfus?.off('up', this.#rehost);
     this.#deps.sfus?.off('gone', this.#rehost);
     await Promise.allSettled(this.#loading.values());
-    // Leases first, while the bus is still up: another node can take these rooms over at once.
+    // Simulation snapshots first, then the leases while the bus is still up: another node can take these rooms over at once, from there.
+    await Promise.all([...this.#rooms.values()].map((live) => live.room.sims?.close()));
     await Promise.all([...this.#rooms.values()].map((live) => live.home?.close()));
     for (const live of [...this.#rooms.values()]) {
       live.room.clear('closed');
       this.#stop(live);
     }
+    await Promise.allSettled([...this.#closingSims]);
     nact.stop(this.#system);
   }
 }

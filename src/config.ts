@@ -39,6 +39,11 @@ export const configSchema = {
     databaseUrl: { type: 'string', pattern: '^postgres(ql)?://', description: 'PostgreSQL connection URL; unset, the node keeps its data in PGlite under the data dir.' },
     autoMigrate: { type: 'boolean', default: true, description: 'Apply database migrations when the node starts (`hubmesh migrate` does it on demand).' },
     permissiveRooms: { type: 'boolean', default: false, description: 'New rooms let members spawn, draw, pin and fly (Reticulum permissive_rooms); otherwise only voice and text chat.' },
+    simModules: { type: 'string', default: '', description: 'Simulation modules of your own, comma-separated paths to ES modules exporting a SimulationModule as `simulation` or default; rooms enable them by name beside the built-in physics and wanderer.' },
+    simMaxBodies: { type: 'integer', minimum: 0, maximum: 100000, default: 200, description: 'Bodies one simulation may run in a room; objects handed to it beyond that are handed back.' },
+    simTickBudgetMs: { type: 'integer', minimum: 1, maximum: 1000, default: 10, description: 'CPU one simulation may spend catching up on missed ticks at once; later missed ticks are skipped.' },
+    simSnapshotMs: { type: 'integer', minimum: 100, default: 5000, description: "How often a room's simulations save their snapshots, which a new home resumes from." },
+    simIdleMs: { type: 'integer', minimum: 0, default: 600000, description: 'How long a room with simulations goes on after its last member left (an NPC walks on); then it saves and stops.' },
     chatHistory: { type: 'integer', minimum: 0, maximum: 100000, default: 100, description: 'Chat messages (chat, photo, video) kept per room for moderators (GET /api/v1/hubs/:sid/messages); 0 keeps none.' },
     createHubPerSec: { type: 'integer', minimum: 1, default: 1, description: 'Rooms one client address may create per second (Reticulum: 1); more get 429.' },
     httpRatePerMin: { type: 'integer', minimum: 1, default: 600, description: 'HTTP API requests one client address may make per minute; more get 429.' },
@@ -58,7 +63,7 @@ export const configSchema = {
     sfuMaxIncomingBitrate: { type: 'integer', minimum: 0, default: 3000000, description: 'The bitrate a client sending video is told it may use per transport (REMB), in bits/s; 0 sends none (dialog caps incoming bitrate at 1500000).' },
     sfuAnnounceMs: { type: 'integer', minimum: 100, default: 2000, description: 'How often an SFU announces itself and its load on the bus; one not heard from for three periods is taken for gone.' },
   },
-  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'defaultRoomSize', 'maxRoomSize', 'maxNafBytes', 'maxEntitiesPerSession', 'handoverLeadMs', 'maxUploadBytes', 'uploadTtlMs', 'nodeDownMs', 'leaseTtlMs', 'drainGraceMs', 'autoMigrate', 'permissiveRooms', 'chatHistory', 'createHubPerSec', 'httpRatePerMin', 'accountTokenTtlS', 'role', 'sfuPort', 'sfuAnnouncedIp', 'sfuRtcMinPort', 'sfuRtcMaxPort', 'sfuMaxProducersPerPeer', 'sfuMaxVideoProducersPerRoom', 'sfuMaxConsumers', 'sfuMaxIncomingBitrate', 'sfuAnnounceMs'],
+  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'defaultRoomSize', 'maxRoomSize', 'maxNafBytes', 'maxEntitiesPerSession', 'handoverLeadMs', 'maxUploadBytes', 'uploadTtlMs', 'nodeDownMs', 'leaseTtlMs', 'drainGraceMs', 'autoMigrate', 'permissiveRooms', 'simModules', 'simMaxBodies', 'simTickBudgetMs', 'simSnapshotMs', 'simIdleMs', 'chatHistory', 'createHubPerSec', 'httpRatePerMin', 'accountTokenTtlS', 'role', 'sfuPort', 'sfuAnnouncedIp', 'sfuRtcMinPort', 'sfuRtcMaxPort', 'sfuMaxProducersPerPeer', 'sfuMaxVideoProducersPerRoom', 'sfuMaxConsumers', 'sfuMaxIncomingBitrate', 'sfuAnnounceMs'],
 } as const;
 
 export type Config = Readonly<FromSchema<typeof configSchema>>;
@@ -94,6 +99,11 @@ export const configEnv: Readonly<Record<ConfigKey, string>> = {
   databaseUrl: 'DATABASE_URL',
   autoMigrate: 'HUBMESH_AUTO_MIGRATE',
   permissiveRooms: 'HUBMESH_PERMISSIVE_ROOMS',
+  simModules: 'HUBMESH_SIM_MODULES',
+  simMaxBodies: 'HUBMESH_SIM_MAX_BODIES',
+  simTickBudgetMs: 'HUBMESH_SIM_TICK_BUDGET_MS',
+  simSnapshotMs: 'HUBMESH_SIM_SNAPSHOT_MS',
+  simIdleMs: 'HUBMESH_SIM_IDLE_MS',
   chatHistory: 'HUBMESH_CHAT_HISTORY',
   createHubPerSec: 'HUBMESH_CREATE_HUB_PER_SEC',
   httpRatePerMin: 'HUBMESH_HTTP_RATE_PER_MIN',

@@ -51,6 +51,7 @@ import type { Metrics } from './ports/metrics.js';
 import type { Store } from './ports/store.js';
 import { CloseCode } from './protocol/frames.js';
 import { loadSecrets } from './secrets.js';
+import { loadSimulationModules } from './sim/modules.js';
 import { sfuUpgrade } from './ws/sfu-upgrade.js';
 import { SocketServer } from './ws/socket-server.js';
 
@@ -260,7 +261,13 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     config.role === 'sfu' ? undefined : await SfuDirectory.start({ bus, clock, metrics, log: log.child({ component: 'sfus' }), announceMs: config.sfuAnnounceMs });
   // The registry reports nodes it hears from to the watch, which starts after it.
   const mesh: { watch?: NodeWatch; sockets?: SocketServer } = {};
+  const simModules = await loadSimulationModules(config.simModules);
   const registry = new HubRegistry({
+    simulations: {
+      modules: simModules,
+      limits: { maxBodies: config.simMaxBodies, snapshotMs: config.simSnapshotMs, tickBudgetMs: config.simTickBudgetMs, maxCatchUpTicks: 3 },
+      idleMs: config.simIdleMs,
+    },
     store,
     identity,
     clock,

@@ -42,7 +42,10 @@ export class RoomHome {
   #renewal: Timer | undefined;
   #answering: BusSubscription | undefined;
   #claiming: Promise<boolean> | undefined;
+  #retry: Timer | undefined;
   #closed = false;
+  /** Told when this node becomes the home or stops being it (the room's simulations follow the home). */
+  onChange: ((isMine: boolean) => void) | undefined;
 
   constructor(room: Room, deps: HomeDeps) {
     this.#room = room;
@@ -74,7 +77,20 @@ export class RoomHome {
     const renewMs = Math.max(100, Math.floor(this.#deps.leaseTtlMs / 3));
     this.#renewal = this.#deps.clock.setInterval(() => void this.#renew(), renewMs);
     this.#deps.log.info({ hubSid: this.#room.hub.hubSid }, 'home of room');
+    this.onChange?.(true);
     return true;
+  }
+
+  /**
+   * While `wants()` holds, a node that is not the home tries to become it
+   * once per lease period, so work only the home does (simulations) moves to
+   * a live node when the home dies, not at the next join.
+   */
+  keepTrying(wants: () => boolean): void {
+    if (this.#retry || this.#closed) return;
+    this.#retry = this.#deps.clock.setInterval(() => {
+      if (!this.#isMine && !this.#closed && wants()) this.claim().catch((err: unknown) => this.#deps.log.debug({ err, hubSid: this.#room.hub.hubSid }, 'could not claim the room lease'));
+    }, this.#deps.leaseTtlMs);
   }
 
   async #renew(): Promise<void> {
@@ -86,7 +102,9 @@ export class RoomHome {
   }
 
   async #stepDown(): Promise<void> {
+    const wasMine = this.#isMine;
     this.#isMine = false;
+    if (wasMine) this.onChange?.(false);
     this.#renewal?.cancel();
     this.#renewal = undefined;
     await this.#answering?.unsubscribe();
@@ -131,6 +149,7 @@ export class RoomHome {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#retry?.cancel();
     const wasMine = this.#isMine;
     await this.#stepDown();
     if (wasMine) await this.#deps.leases.release(this.#key, this.#deps.nodeId).catch(() => undefined);

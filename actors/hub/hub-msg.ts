@@ -60,6 +60,8 @@ export interface HubControl {
 export interface HubCall {
   readonly type: 'hub/call';
   readonly fn: (room: Room) => void | Promise<void>;
+  /** Work the room does on its own (a simulation's output): it does not keep an empty room from idling out. */
+  readonly isBackground?: boolean;
 }
 
 export type HubItem = HubJoin | HubLeave | HubEvent | HubRemote | HubNodeDown | HubResync | HubControl | HubCall;

@@ -55,6 +55,7 @@ export function handleNaf(room: Room, seat: Seat, msg: HubEvent): void {
       const result = arbitrateFor(room, seat, decision.payload, decision.claimed);
       refuseIfLimited(room, seat, msg, result);
       if (result.message) relay(room, seat, 'naf', result.message, result.message, decision.isDroppable, result.isEcho);
+      if (result.message) room.sims?.entitiesChanged(result.message);
       return;
     }
     case 'nafr': {
@@ -72,6 +73,7 @@ export function handleNaf(room: Room, seat: Seat, msg: HubEvent): void {
       if (!result.message) return;
       const payload = result.message === parsed ? decision.payload : { naf: JSON.stringify(result.message), from_session_id: seat.member.sessionId };
       relay(room, seat, 'nafr', payload, result.message, true, result.isEcho);
+      room.sims?.entitiesChanged(result.message);
       return;
     }
   }

@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import type { ErrorCodeName } from '../../src/errors.js';
 import { ErrorCode } from '../../src/errors.js';
 import { applyDecided, arbitrate } from '../../src/core/arbiter.js';
+import { SERVER_OWNER } from '../../src/sim/simulation.js';
 import { EntityTable } from '../../src/core/entities.js';
 import type { Envelope, RoomState } from '../../src/core/mesh.js';
 import { resolveLeave, snapshotMessages, type EntityMessage } from '../../src/core/entity-lifecycle.js';
@@ -31,6 +32,7 @@ import type { Tokens } from '../../src/ports/tokens.js';
 import type { ChannelConn } from '../channel-conn.js';
 import type { SfuHosts } from '../sfu-directory.js';
 import { hostPayload } from './host.js';
+import type { SimHost } from './sims.js';
 
 /** Entity limits and timing, from config. */
 export interface EntityLimits {
@@ -117,7 +119,9 @@ export class Room {
   /** Store calls under way; the room does not stop before they come back. */
   inflight = 0;
   /** Runs `fn` on the room's actor, in order with its other items; the registry sets it. */
-  defer: (fn: (room: Room) => void | Promise<void>) => void = (fn) => void fn(this);
+  defer: (fn: (room: Room) => void | Promise<void>, opts?: { readonly isBackground?: boolean }) => void = (fn) => void fn(this);
+  /** The room's simulations, when the node runs any (actors/hub/sims.ts). */
+  sims: SimHost | undefined;
   link: RoomLink = NO_LINK;
   /** In a cluster, asks the room's home whether a session may join; alone, the room decides itself. */
   admit: ((session: string) => Promise<boolean>) | undefined;
@@ -187,6 +191,24 @@ export class Room {
       const payload = { ...message, from_session_id: from };
       this.broadcast('naf', payload, { from, isNaf: true });
       this.link.publish({ t: 'b', e: 'naf', p: payload, f: from, naf: true, sys: true });
+      this.sims?.entitiesChanged(message);
+    }
+  }
+
+  /**
+   * Arbitrates and relays what the room's simulations wrote, as NAF messages
+   * from the server owner: the same table and the same encode-once path as a
+   * client's messages. Component updates may be dropped under back-pressure,
+   * like a client's `um`; spawns, claims and removals may not.
+   */
+  applySimOutput(messages: readonly Payload[]): void {
+    const ctx = { sender: SERVER_OWNER, isPresent: (s: string) => this.isPresent(s), maxEntitiesPerSession: Number.MAX_SAFE_INTEGER };
+    for (const message of messages) {
+      const result = arbitrate(this.entities, message, ctx);
+      for (const reason of result.drops) this.deps.metrics.inc('sim_dropped_total', { reason });
+      if (!result.message) continue;
+      const payload = { ...result.message, from_session_id: SERVER_OWNER };
+      this.relay('naf', payload, { from: SERVER_OWNER, isNaf: true, isDroppable: message['dataType'] === 'um' });
     }
   }
 
@@ -242,6 +264,7 @@ export class Room {
         // The host moves only by `host` commands, in the order the home sent them; this record may predate the last one.
         this.hub = { ...cmd.hub, host: this.hub.host };
         for (const seat of [...this.seats.values()]) this.refreshAccess(seat);
+        this.sims?.reconcile();
         if (cmd.stale.length > 0) this.broadcast('hub_refresh', { hubs: [this.view()], session_id: cmd.by, stale_fields: [...cmd.stale] });
         if (cmd.close === true) {
           // Closing forces everyone out (Reticulum leaves it to the clients).
@@ -312,7 +335,9 @@ export class Room {
   }
 
   broadcastDiff(diff: PresenceDiff | null): void {
-    if (diff) this.broadcast('presence_diff', diff as unknown as Payload);
+    if (!diff) return;
+    this.broadcast('presence_diff', diff as unknown as Payload);
+    this.sims?.presenceChanged();
   }
 
   /** Tracks a new seat's presence; the caller has already replied to the join. */
@@ -479,6 +504,7 @@ export class Room {
     if (typeof message !== 'object' || message === null || Array.isArray(message)) return;
     if (env.sys === true) applyDecided(this.entities, message as Payload, from);
     else arbitrate(this.entities, message as Payload, { sender: from, isPresent: (s) => this.isPresent(s), maxEntitiesPerSession: Number.MAX_SAFE_INTEGER });
+    this.sims?.entitiesChanged(message as Payload);
   }
 
   /** This node's view of the room, for a node that starts holding it. */

@@ -1,0 +1,105 @@
+/**
+ * Server-side simulation (src/sim, actors/hub/sims.ts) with official
+ * `phoenix` clients: a room enables simulations in its settings; the server
+ * owns what they move, as `reticulum`, and broadcasts it like a client's
+ * NAF messages; an NPC walks while nobody is in the room and a newcomer finds
+ * it where it got to; a simulation that throws is restarted while the room
+ * goes on relaying; snapshots let a new home resume.
+ */
+import { join as joinPath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { MemoryStore } from '../../src/adapters/memory-store.js';
+import { SERVER_OWNER } from '../../src/sim/simulation.js';
+import { joinMember } from '../support/clients.js';
+import { createHub, startTestNode } from '../support/node.js';
+import { waitFor } from '../support/wait.js';
+
+const TIMEOUT_MS = 8000;
+const FIXTURES = fileURLToPath(new URL('../fixtures/', import.meta.url));
+
+type Got = Record<string, unknown>[];
+
+interface Entry {
+  readonly networkId: string;
+  readonly owner: string;
+  readonly template?: string;
+  readonly isFirstSync?: boolean;
+  readonly components: Record<string, { x: number; y: number; z: number } | undefined>;
+}
+
+/** Every NAF entry the member received from the server owner, in order, with when it arrived. */
+function serverEntries(got: Got): { entry: Entry; dataType: string }[] {
+  const out: { entry: Entry; dataType: string }[] = [];
+  for (const m of got) {
+    if (m['event'] !== 'naf' || m['from_session_id'] !== SERVER_OWNER) continue;
+    const data = m['data'] as Record<string, unknown>;
+    const entries = m['dataType'] === 'um' ? (data['d'] as Entry[]) : [data as unknown as Entry];
+    for (const entry of entries) out.push({ entry, dataType: m['dataType'] as string });
+  }
+  return out;
+}
+
+/** Resolves once the async `predicate` holds, checking again every few milliseconds; rejects after the timeout. */
+async function until(predicate: () => Promise<boolean>, what: string, timeoutMs = TIMEOUT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const positionOf = (got: Got, networkId: string) => serverEntries(got).filter((e) => e.entry.networkId === networkId && e.entry.components['0']).at(-1)?.entry.components['0'];
+
+describe('server-side simulation', async () => {
+  const store = new MemoryStore();
+  const node = await startTestNode({
+    scope: 'file',
+    adapters: { store },
+    env: { HUBMESH_SIM_SNAPSHOT_MS: '200', HUBMESH_SIM_MODULES: joinPath(FIXTURES, 'sim-flaky.mjs'), HUBMESH_ROOM_IDLE_MS: '60000' },
+  });
+
+  it('walks a server-owned NPC at its tick rate, on while the room is empty, where a newcomer finds it', async () => {
+    const sid = await createHub(node, 'Wander', { user_data: { hubmesh_simulations: ['wanderer'] } });
+    const ada = await joinMember(node, sid, 'ada');
+    await waitFor(() => serverEntries(ada.got).length >= 12, TIMEOUT_MS, 'the wanderer at ada');
+    const [first] = serverEntries(ada.got);
+    expect(first!.entry).toMatchObject({ owner: SERVER_OWNER, template: '#hubmesh-avatar', isFirstSync: true });
+    const npc = first!.entry.networkId;
+    // About ten updates a second, each one step on.
+    const updates = ada.got.filter((m) => m['dataType'] === 'um' && m['from_session_id'] === SERVER_OWNER);
+    expect(updates.length).toBeGreaterThanOrEqual(10);
+    const seenByAda = positionOf(ada.got, npc)!;
+
+    // Ada leaves; the NPC walks on in the empty room, as its snapshots in the store show.
+    ada.socket.disconnect();
+    await waitFor(() => node.registry.counts(sid).memberCount === 0, TIMEOUT_MS, 'ada gone');
+    await until(async () => {
+      const w = (await store.listSimStates(sid)).find((s) => s.name === 'wanderer')?.state as { x: number; z: number } | undefined;
+      return w !== undefined && Math.hypot(w.x - seenByAda.x, w.z - seenByAda.z) > 0.5;
+    }, 'the wanderer to walk on alone');
+
+    // A newcomer gets it at once, where it is now, and sees it go on walking.
+    const bob = await joinMember(node, sid, 'bob');
+    await waitFor(() => serverEntries(bob.got).some((e) => e.entry.networkId === npc), TIMEOUT_MS, 'the wanderer at bob');
+    const found = serverEntries(bob.got).find((e) => e.entry.networkId === npc)!.entry.components['0']!;
+    expect(Math.hypot(found.x - seenByAda.x, found.z - seenByAda.z)).toBeGreaterThan(0.5);
+    const count = serverEntries(bob.got).length;
+    await waitFor(() => serverEntries(bob.got).length > count + 3, TIMEOUT_MS, 'more steps at bob');
+    const later = positionOf(bob.got, npc)!;
+    expect(Math.hypot(later.x - found.x, later.z - found.z)).toBeGreaterThan(0);
+  });
+
+  it('restarts a simulation that throws, with back-off, while the room keeps relaying', async () => {
+    const sid = await createHub(node, 'Flaky', { user_data: { hubmesh_simulations: ['flaky'] } });
+    const ada = await joinMember(node, sid, 'ada');
+    const bob = await joinMember(node, sid, 'bob');
+    // The fixture throws on its third tick, every time it starts: it is started again and again.
+    await waitFor(() => serverEntries(ada.got).filter((e) => e.entry.isFirstSync === true).length >= 2, TIMEOUT_MS, 'a restart');
+    // Meanwhile the room relays chat and NAF between its members as ever.
+    ada.channel.push('message', { type: 'chat', body: 'still here?' });
+    await waitFor(() => bob.got.some((m) => m['event'] === 'message' && m['body'] === 'still here?'), TIMEOUT_MS, 'chat at bob');
+    ada.channel.push('nafr', { naf: JSON.stringify({ dataType: 'u', data: { networkId: 'ball1', owner: ada.sessionId, creator: ada.sessionId, lastOwnerTime: 1, template: '#x-avatar', persistent: false, parent: null, components: {}, isFirstSync: true } }) });
+    await waitFor(() => bob.got.some((m) => m['event'] === 'naf' && (m['data'] as Record<string, unknown>)['networkId'] === 'ball1'), TIMEOUT_MS, 'naf at bob');
+  });
+});
