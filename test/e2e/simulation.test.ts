@@ -9,10 +9,13 @@
 import { join as joinPath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { MemoryBusNetwork } from '../../src/adapters/memory-bus.js';
+import { MemoryLeaseBoard } from '../../src/adapters/memory-leases.js';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
+import { SystemClock } from '../../src/adapters/system-clock.js';
 import { SERVER_OWNER } from '../../src/sim/simulation.js';
 import { joinMember } from '../support/clients.js';
-import { createHub, startTestNode } from '../support/node.js';
+import { createHub, sharedStore, startTestNode } from '../support/node.js';
 import { waitFor } from '../support/wait.js';
 
 const TIMEOUT_MS = 8000;
@@ -101,5 +104,33 @@ describe('server-side simulation', async () => {
     await waitFor(() => bob.got.some((m) => m['event'] === 'message' && m['body'] === 'still here?'), TIMEOUT_MS, 'chat at bob');
     ada.channel.push('nafr', { naf: JSON.stringify({ dataType: 'u', data: { networkId: 'ball1', owner: ada.sessionId, creator: ada.sessionId, lastOwnerTime: 1, template: '#x-avatar', persistent: false, parent: null, components: {}, isFirstSync: true } }) });
     await waitFor(() => bob.got.some((m) => m['event'] === 'naf' && (m['data'] as Record<string, unknown>)['networkId'] === 'ball1'), TIMEOUT_MS, 'naf at bob');
+  });
+
+  it('resumes a simulation on the new home from its last snapshot when the home moves', async () => {
+    const shared = new MemoryStore();
+    const network = new MemoryBusNetwork();
+    const board = new MemoryLeaseBoard(new SystemClock(), 1000);
+    const env = { HUBMESH_SIM_SNAPSHOT_MS: '200', HUBMESH_LEASE_TTL_MS: '1000' };
+    const start = () => startTestNode({ env, adapters: { store: sharedStore(shared), bus: network.connect(), leases: board.leases() } });
+    const [home, other] = [await start(), await start()];
+    const sid = await createHub(home, 'Moving', { user_data: { hubmesh_simulations: ['wanderer'] } });
+    // The first node to hold the room is its home and runs the wanderer; the second follows it over the bus.
+    const ada = await joinMember(home, sid, 'ada');
+    await waitFor(() => serverEntries(ada.got).length > 3, TIMEOUT_MS, 'the wanderer at ada');
+    const npc = serverEntries(ada.got)[0]!.entry.networkId;
+    const bob = await joinMember(other, sid, 'bob');
+    await waitFor(() => serverEntries(bob.got).filter((e) => e.entry.networkId === npc).length > 3, TIMEOUT_MS, 'the wanderer at bob, from the home');
+
+    // The home goes away: it saves the snapshot and lets the lease go; the other node takes the room and the wanderer walks on from there.
+    await home.close();
+    const lastFromOldHome = positionOf(bob.got, npc)!;
+    const count = bob.got.length;
+    await waitFor(() => bob.got.slice(count).filter((m) => m['from_session_id'] === SERVER_OWNER).length > 5, TIMEOUT_MS, 'the wanderer moving again at bob');
+    const resumed = serverEntries(bob.got.slice(count)).filter((e) => e.entry.networkId === npc);
+    expect(resumed.length).toBeGreaterThan(5);
+    // The same NPC, resumed near where it was (a snapshot is at most 200 ms old; it walks 1.2 m/s), not started anew.
+    const firstResumed = resumed.find((e) => e.entry.components['0'])!.entry.components['0']!;
+    expect(Math.hypot(firstResumed.x - lastFromOldHome.x, firstResumed.z - lastFromOldHome.z)).toBeLessThan(1.5);
+    expect(serverEntries(bob.got.slice(count)).every((e) => e.entry.networkId === npc)).toBe(true);
   });
 });

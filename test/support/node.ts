@@ -10,6 +10,7 @@ import { afterAll, onTestFinished } from 'vitest';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
 import { loadConfig } from '../../src/config.js';
 import { startNode, type HubmeshNode, type NodeAdapters } from '../../src/main.js';
+import type { Store } from '../../src/ports/store.js';
 
 let permsKeyPem: string | undefined;
 function testPermsKey(): string {
@@ -57,4 +58,15 @@ export async function createHub(node: Pick<HubmeshNode, 'url'>, name = 'Test Roo
   const body = await res.text();
   if (res.status !== 200) throw new Error(`create hub failed: ${res.status} ${body}`);
   return (JSON.parse(body) as { hub_id: string }).hub_id;
+}
+
+/** `store` for one of several nodes in this process: closing that node leaves it open for the others. */
+export function sharedStore(store: Store): Store {
+  return new Proxy(store, {
+    get(target, key) {
+      if (key === 'close') return async () => undefined;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
