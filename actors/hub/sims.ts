@@ -98,6 +98,8 @@ export class SimHost {
   readonly #running = new Map<string, Running>();
   /** Owners last seen of the entities a simulation has, to tell when one is handed or taken. */
   readonly #owners = new Map<string, string>();
+  /** Entities handed to the server while a simulation was still starting, with who handed them. */
+  readonly #undecided = new Map<string, string>();
   #members = new Set<string>();
   #snapshots: Timer | undefined;
   #isHome: boolean;
@@ -206,6 +208,8 @@ export class SimHost {
           state.nextTickAt = this.#deps.clock.now() + 1000 / sim.tickHz;
           this.#flush(running);
           this.#arm(running, sim.tickHz);
+          // Handed over while it started: decided on the room's actor, as every hand-over is.
+          if (this.#undecided.size > 0) this.#room.defer(() => this.#decideUndecided(), { isBackground: true });
           return state;
         }
         case 'tick':
@@ -340,15 +344,25 @@ export class SimHost {
     for (const running of this.#running.values()) if (running.ref) nact.dispatch(running.ref, { type: 'event', event });
   }
 
+  #decideUndecided(): void {
+    for (const [networkId, from] of [...this.#undecided]) {
+      this.#undecided.delete(networkId);
+      if (from !== '') this.#owners.set(networkId, from);
+      else this.#owners.delete(networkId);
+      this.#checkEntity(networkId);
+    }
+  }
+
   /** Compares an entity's owner with the last one seen, and tells the simulation concerned. */
   #checkEntity(networkId: string): void {
     const entity = this.#room.entities.get(networkId);
     const previous = this.#owners.get(networkId);
     const holder = [...this.#running.values()].find((r) => r.entities.has(networkId));
     if (!entity) {
+      this.#owners.delete(networkId);
+      this.#undecided.delete(networkId);
       if (holder) {
         holder.entities.delete(networkId);
-        this.#owners.delete(networkId);
         if (holder.ref) nact.dispatch(holder.ref, { type: 'event', event: { type: 'removed', networkId } });
       }
       return;
@@ -358,15 +372,24 @@ export class SimHost {
     if (entity.owner === SERVER_OWNER) {
       // Handed to the server: the first simulation that owns it takes it, unless one has it already (its own spawn).
       const taker = holder ?? [...this.#running.values()].find((r) => r.sim?.owns(view) === true);
-      if (!taker) return;
+      if (!taker) {
+        // A simulation still starting (an engine loading) may be the one: ask again once it has started.
+        if ([...this.#running.values()].some((r) => r.sim === null)) this.#undecided.set(networkId, previous ?? '');
+        return;
+      }
+      this.#undecided.delete(networkId);
       taker.entities.add(networkId);
       this.#owners.set(networkId, entity.owner);
       if (!holder && taker.ref) nact.dispatch(taker.ref, { type: 'event', event: { type: 'handed', entity: view, from: previous ?? '' } });
       return;
     }
     if (holder) {
+      // Taken by a client: the simulation lets go. The owner stays on record, so a throw back to the server is seen as one.
       this.#owners.set(networkId, entity.owner);
-      if (previous === SERVER_OWNER && holder.ref) nact.dispatch(holder.ref, { type: 'event', event: { type: 'taken', entity: view, by: entity.owner } });
+      if (previous === SERVER_OWNER) {
+        holder.entities.delete(networkId);
+        if (holder.ref) nact.dispatch(holder.ref, { type: 'event', event: { type: 'taken', entity: view, by: entity.owner } });
+      }
     }
   }
 

@@ -10,9 +10,10 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AppError } from '../errors.js';
 import { isSimulationModule, type SimulationModule } from './simulation.js';
+import { physics } from './physics.js';
 import { wanderer } from './wanderer.js';
 
-export const BUILT_IN_SIMULATIONS: readonly SimulationModule[] = [wanderer];
+export const BUILT_IN_SIMULATIONS: readonly SimulationModule[] = [physics, wanderer];
 
 /** The built-in simulations and those of `spec` (comma-separated paths, relative to the working directory), by name. */
 export async function loadSimulationModules(spec: string, builtIns: readonly SimulationModule[] = BUILT_IN_SIMULATIONS): Promise<Map<string, SimulationModule>> {

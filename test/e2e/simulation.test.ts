@@ -26,6 +26,7 @@ type Got = Record<string, unknown>[];
 interface Entry {
   readonly networkId: string;
   readonly owner: string;
+  readonly lastOwnerTime: number;
   readonly template?: string;
   readonly isFirstSync?: boolean;
   readonly components: Record<string, { x: number; y: number; z: number } | undefined>;
@@ -59,7 +60,57 @@ describe('server-side simulation', async () => {
   const node = await startTestNode({
     scope: 'file',
     adapters: { store },
-    env: { HUBMESH_SIM_SNAPSHOT_MS: '200', HUBMESH_SIM_MODULES: joinPath(FIXTURES, 'sim-flaky.mjs'), HUBMESH_ROOM_IDLE_MS: '60000' },
+    // Guests may spawn `-media` objects only in permissive rooms.
+    env: { HUBMESH_SIM_SNAPSHOT_MS: '200', HUBMESH_SIM_MODULES: joinPath(FIXTURES, 'sim-flaky.mjs'), HUBMESH_ROOM_IDLE_MS: '60000', HUBMESH_PERMISSIVE_ROOMS: 'true' },
+  });
+
+  it('throws an object handed to physics: it falls at the tick rate, comes to rest and goes quiet; a grab takes it back', async () => {
+    const sid = await createHub(node, 'Throw', { user_data: { hubmesh_simulations: ['physics'] } });
+    const ada = await joinMember(node, sid, 'ada');
+    const bob = await joinMember(node, sid, 'bob');
+    const arrivals: { at: number; entry: Entry }[] = [];
+    bob.channel.on('naf', (m: Record<string, unknown>) => {
+      if (m['from_session_id'] === SERVER_OWNER) for (const { entry } of serverEntries([{ event: 'naf', ...m }])) arrivals.push({ at: performance.now(), entry });
+    });
+    const cube = (owner: string, t: number, components: Record<string, unknown>, isFirstSync = false) => ({
+      dataType: 'u',
+      data: { networkId: 'cube1', owner, creator: ada.sessionId, lastOwnerTime: t, template: '#hubmesh-cube-media', persistent: false, parent: null, components, isFirstSync },
+    });
+    ada.channel.push('naf', cube(ada.sessionId, Date.now(), { 0: { x: 0, y: 1, z: 0 } }, true));
+    await waitFor(() => bob.got.some((m) => m['event'] === 'naf' && (m['data'] as Entry).networkId === 'cube1'), TIMEOUT_MS, 'the cube at bob');
+
+    // Ada throws it: a full update that hands it to the server, with its velocity.
+    const handedAt = Date.now();
+    ada.channel.push('naf', cube(SERVER_OWNER, handedAt, { 0: { x: 0, y: 3, z: 0 }, 1: { x: 0, y: 0, z: 0 }, 3: { x: 2, y: 0, z: 0 } }));
+    await waitFor(() => arrivals.length > 5, TIMEOUT_MS, 'the server moving the cube');
+    expect(arrivals.every((a) => a.entry.networkId === 'cube1' && a.entry.owner === SERVER_OWNER)).toBe(true);
+    // It comes to rest on the floor (a 0.5 m cube: its centre at 0.25 m), and the updates stop.
+    await waitFor(() => arrivals.length > 0 && performance.now() - arrivals.at(-1)!.at > 700, 15_000, 'the updates to stop');
+    const rest = arrivals.at(-1)!.entry.components['0']!;
+    expect(rest.y).toBeGreaterThan(0.2);
+    expect(rest.y).toBeLessThan(0.3);
+    expect(rest.x).toBeGreaterThan(0.5);
+    const heights = arrivals.map((a) => a.entry.components['0']!.y);
+    expect(Math.max(...heights)).toBeLessThanOrEqual(3);
+    // The falling part, at about 30 updates a second.
+    const moving = arrivals.filter((a) => a.entry.components['0']!.y > 0.3);
+    const rate = (moving.length - 1) / ((moving.at(-1)!.at - moving[0]!.at) / 1000);
+    expect(rate).toBeGreaterThan(15);
+    expect(rate).toBeLessThan(45);
+
+    // Ada picks it up and throws it again; Bob grabs it in flight: the server yields, and Bob's moves reach Ada.
+    const restedAt = Math.max(...arrivals.map((a) => a.entry.lastOwnerTime));
+    ada.channel.push('naf', cube(ada.sessionId, Math.max(Date.now(), restedAt + 1), {}));
+    ada.channel.push('naf', cube(SERVER_OWNER, Math.max(Date.now(), restedAt + 2), { 0: { x: 0, y: 6, z: 0 }, 3: { x: 0, y: 4, z: 0 } }));
+    const before = arrivals.length;
+    await waitFor(() => arrivals.length > before + 3, TIMEOUT_MS, 'the server moving it again');
+    const serverTime = Math.max(...arrivals.map((a) => a.entry.lastOwnerTime));
+    bob.channel.push('naf', cube(bob.sessionId, Math.max(Date.now(), serverTime + 1), { 0: { x: 1, y: 2, z: 1 } }));
+    bob.channel.push('nafr', { naf: JSON.stringify({ dataType: 'um', data: { d: [{ networkId: 'cube1', owner: bob.sessionId, creator: ada.sessionId, lastOwnerTime: Math.max(Date.now(), serverTime + 1), template: '#hubmesh-cube-media', persistent: false, parent: null, components: { 0: { x: 1.5, y: 2, z: 1 } } }] } }) });
+    await waitFor(() => ada.got.some((m) => m['event'] === 'nafr' && String(m['naf']).includes('1.5')), TIMEOUT_MS, "bob's move at ada");
+    const afterGrab = arrivals.length;
+    await waitFor(() => performance.now() - (arrivals.at(-1)?.at ?? 0) > 500, TIMEOUT_MS, 'the server to stop');
+    expect(arrivals.length - afterGrab).toBeLessThanOrEqual(2);
   });
 
   it('walks a server-owned NPC at its tick rate, on while the room is empty, where a newcomer finds it', async () => {
