@@ -250,6 +250,9 @@ export class SimHost {
     const period = 1000 / sim.tickHz;
     const { tickBudgetMs, maxCatchUpTicks } = this.#deps.limits;
     const started = performance.now();
+    // How late this tick runs against its schedule: the jitter a simulation's users see.
+    const lateness = this.#deps.clock.now() - state.nextTickAt;
+    if (lateness >= 0) this.#deps.metrics.inc('sim_tick_lateness_ms', { simulation: running.name, le: latenessBucket(lateness) });
     let ran = 0;
     while (state.nextTickAt <= this.#deps.clock.now() && ran < maxCatchUpTicks && (ran === 0 || performance.now() - started < tickBudgetMs)) {
       sim.tick(context, period / 1000);
@@ -491,6 +494,13 @@ export class SimHost {
 }
 
 type HostContext = SimContext & { readonly outbox: Payload[]; readonly dirty: Map<string, Record<string, unknown>> };
+
+/** Upper bounds (ms) of the buckets of `sim_tick_lateness_ms`, a counter per bucket (not cumulative). */
+export const LATENESS_BUCKETS_MS = [1, 2, 5, 10, 20, 50, 100, 250, 1000] as const;
+
+function latenessBucket(ms: number): string {
+  return String(LATENESS_BUCKETS_MS.find((b) => ms <= b) ?? '+Inf');
+}
 
 /** The network ids a NAF message is about. */
 function touchedIds(message: Payload): string[] {
