@@ -96,7 +96,7 @@ export class HubRegistry {
 
   constructor(deps: HubRegistryDeps) {
     this.#deps = deps;
-    this.#roomDeps = { ...deps, publishControl: (sid, cmd) => this.#publishControl(sid, cmd) };
+    this.#roomDeps = { ...deps, simulationNames: new Set(deps.simulations?.modules.keys() ?? []), publishControl: (sid, cmd) => this.#publishControl(sid, cmd) };
     this.#system = nact.start();
     deps.sfus?.on('up', this.#rehost);
     deps.sfus?.on('gone', this.#rehost);

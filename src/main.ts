@@ -333,6 +333,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     defaultRoomSize: config.defaultRoomSize,
     maxRoomSize: config.maxRoomSize,
     permissiveRooms: config.permissiveRooms,
+    simulationNames: new Set(simModules.keys()),
     createPerSec: config.createHubPerSec,
     baseUrl: () => baseUrl,
   });

@@ -8,6 +8,7 @@
  * every node applies them to its own members.
  */
 import { randomBytes } from 'node:crypto';
+import { simulationSettingsProblem } from '../../src/sim/simulation.js';
 import { decideHubUpdate } from '../../src/core/hub-update.js';
 import { sameSecret } from '../../src/core/join.js';
 import { sidFromBytes } from '../../src/core/sids.js';
@@ -68,7 +69,8 @@ export function handleModeration(room: Room, seat: Seat, msg: HubEvent): void {
       audit(room, seat, event, `session:${session}`);
       return replyOk(room, seat, ref);
     case 'update_hub': {
-      const decision = decideHubUpdate(room.hub, payload, { mode: 'channel', canPromote: perms.update_hub_promotion, maxRoomSize: room.deps.maxRoomSize });
+      const names = room.deps.simulationNames ?? new Set<string>();
+      const decision = decideHubUpdate(room.hub, payload, { mode: 'channel', canPromote: perms.update_hub_promotion, maxRoomSize: room.deps.maxRoomSize, checkUserData: (d) => simulationSettingsProblem(d, names) });
       if (!decision.ok) return room.replyError(seat.conn, seat.joinRef, ref, 'BAD_REQUEST', decision.message);
       if (decision.stale.length === 0) return replyOk(room, seat, ref);
       room.run(

@@ -51,6 +51,8 @@ export interface HubDeps {
   readonly store: Store;
   readonly identity: Identity;
   readonly maxRoomSize: number;
+  /** The simulations this node offers rooms (src/sim), for checking room settings. */
+  readonly simulationNames?: ReadonlySet<string>;
   /** Chat messages kept per room; 0 keeps none. */
   readonly chatHistory: number;
   /** The SFUs rooms are placed on; without it rooms have no SFU (host null). */

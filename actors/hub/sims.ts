@@ -316,6 +316,11 @@ export class SimHost {
     if (running.ref) nact.stop(running.ref);
     running.ref = null;
     this.#closeSim(running);
+    // Turned off: what it made goes with it (an NPC leaves the room); what clients handed it stays where it is, for anyone to take.
+    if (forget) {
+      const made = [...running.entities].filter((id) => this.#room.entities.get(id)?.creator === SERVER_OWNER);
+      if (made.length > 0) this.#room.defer((room) => room.applySimOutput(made.map((networkId) => ({ dataType: 'r', data: { networkId } }))), { isBackground: true });
+    }
     for (const id of running.entities) this.#owners.delete(id);
     try {
       if (forget) await this.#room.deps.store.deleteSimState(hubSid, running.name);

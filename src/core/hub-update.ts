@@ -34,6 +34,8 @@ export interface HubUpdateOptions {
   readonly mode: 'channel' | 'api';
   readonly canPromote: boolean;
   readonly maxRoomSize: number;
+  /** What is wrong with new user data (say, a simulation this server does not offer), or null when nothing is. */
+  readonly checkUserData?: (userData: Payload | null) => string | null;
 }
 
 const KNOWN = new Set<string>(MEMBER_PERMISSION_BITS);
@@ -108,6 +110,8 @@ export function decideHubUpdate(hub: Hub, input: Payload, opts: HubUpdateOptions
   if (input['user_data'] !== undefined) {
     const data = input['user_data'];
     if (data !== null && !isPayload(data)) return bad('user_data must be an object or null');
+    const problem = opts.checkUserData?.(data);
+    if (problem) return bad(problem);
     if (JSON.stringify(data) !== JSON.stringify(hub.userData)) {
       changes.userData = data;
       stale.push('user_data');

@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import type { FromSchema } from 'json-schema-to-ts';
 import { hubPath, hubView, type Hub } from '../core/hub.js';
 import { decideHubUpdate } from '../core/hub-update.js';
+import { simulationSettingsProblem } from '../sim/simulation.js';
 import { PERMISSIVE_MEMBER_PERMISSIONS, RESTRICTIVE_MEMBER_PERMISSIONS } from '../core/permissions.js';
 import { sidFromBytes } from '../core/sids.js';
 import { slugify } from '../core/slug.js';
@@ -29,6 +30,8 @@ export interface HubRoutesOptions {
   readonly permissiveRooms: boolean;
   /** Room creations allowed per second per client address (Reticulum: 1). */
   readonly createPerSec: number;
+  /** The simulations this node offers rooms, for checking `user_data`. */
+  readonly simulationNames: ReadonlySet<string>;
   baseUrl(): string;
 }
 
@@ -117,6 +120,8 @@ export async function hubRoutes(app: FastifyInstance, opts: HubRoutesOptions): P
     { schema: { ...doc('rooms', 'Create a room (a bearer token makes its account the creator)'), body: createBodySchema(opts.maxRoomSize) }, config: { rateLimit: { max: opts.createPerSec, timeWindow: 1000 } } },
     async (req) => {
     const input = req.body.hub;
+    const problem = simulationSettingsProblem((input.user_data as Record<string, unknown> | null | undefined) ?? null, opts.simulationNames);
+    if (problem) throw new AppError('BAD_REQUEST', problem);
     const account = await optionalAccount(req, opts.identity);
     const hub = await storeWithFreshSid(opts.store, (hubSid) => ({
       hubSid,
@@ -164,7 +169,12 @@ export async function hubRoutes(app: FastifyInstance, opts: HubRoutesOptions): P
 
   app.patch<{ Params: { sid: string }; Body: FromSchema<typeof patchBodySchema> }>('/api/v1/hubs/:sid', { onRequest: authenticateFirst(opts.identity), schema: { ...doc('rooms', 'Change a room (member_permissions are merged)', { bearer: true }), body: patchBodySchema } }, async (req) => {
     const { hub, account, permissions } = await callerIn(req, opts, req.params.sid, 'update_hub');
-    const decision = decideHubUpdate(hub, req.body.hub as Record<string, unknown>, { mode: 'api', canPromote: permissions.update_hub_promotion, maxRoomSize: opts.maxRoomSize });
+    const decision = decideHubUpdate(hub, req.body.hub as Record<string, unknown>, {
+      mode: 'api',
+      canPromote: permissions.update_hub_promotion,
+      maxRoomSize: opts.maxRoomSize,
+      checkUserData: (d) => simulationSettingsProblem(d, opts.simulationNames),
+    });
     if (!decision.ok) throw new AppError('BAD_REQUEST', decision.message);
     let updated = hub;
     if (decision.stale.length > 0) {

@@ -134,3 +134,20 @@ export function simulationSettings(userData: Payload | null, name: string): Payl
   const mine = (all as Payload)[name];
   return typeof mine === 'object' && mine !== null && !Array.isArray(mine) ? (mine as Payload) : {};
 }
+
+/**
+ * What is wrong with a room's simulation settings, for a server offering
+ * `names`: `hubmesh_simulations` must be a list of names it offers, and
+ * `hubmesh_simulation_settings` an object. Null when nothing is wrong.
+ */
+export function simulationSettingsProblem(userData: Payload | null, names: ReadonlySet<string>): string | null {
+  const wanted = userData?.['hubmesh_simulations'];
+  if (wanted !== undefined) {
+    if (!Array.isArray(wanted) || !wanted.every((n) => typeof n === 'string')) return 'user_data.hubmesh_simulations must be a list of simulation names';
+    const unknown = wanted.find((n) => !names.has(n as string));
+    if (unknown !== undefined) return `user_data.hubmesh_simulations: this server offers no simulation "${String(unknown)}" (it offers: ${[...names].sort().join(', ') || 'none'})`;
+  }
+  const settings = userData?.['hubmesh_simulation_settings'];
+  if (settings !== undefined && (typeof settings !== 'object' || settings === null || Array.isArray(settings))) return 'user_data.hubmesh_simulation_settings must be an object of settings by simulation name';
+  return null;
+}

@@ -14,7 +14,8 @@ import { MemoryLeaseBoard } from '../../src/adapters/memory-leases.js';
 import { MemoryStore } from '../../src/adapters/memory-store.js';
 import { SystemClock } from '../../src/adapters/system-clock.js';
 import { SERVER_OWNER } from '../../src/sim/simulation.js';
-import { joinMember } from '../support/clients.js';
+import { accountMaker, api, createHubAs } from '../support/accounts.js';
+import { join, joinMember, phxSocket, profile, pushReply } from '../support/clients.js';
 import { createHub, sharedStore, startTestNode } from '../support/node.js';
 import { waitFor } from '../support/wait.js';
 
@@ -61,8 +62,24 @@ describe('server-side simulation', async () => {
     scope: 'file',
     adapters: { store },
     // Guests may spawn `-media` objects only in permissive rooms.
-    env: { HUBMESH_SIM_SNAPSHOT_MS: '200', HUBMESH_SIM_MODULES: joinPath(FIXTURES, 'sim-flaky.mjs'), HUBMESH_ROOM_IDLE_MS: '60000', HUBMESH_PERMISSIVE_ROOMS: 'true' },
+    env: {
+      HUBMESH_SIM_SNAPSHOT_MS: '200',
+      HUBMESH_SIM_MODULES: `${joinPath(FIXTURES, 'sim-flaky.mjs')},${joinPath(FIXTURES, 'sim-slow.mjs')}`,
+      HUBMESH_ROOM_IDLE_MS: '60000',
+      HUBMESH_PERMISSIVE_ROOMS: 'true',
+    },
   });
+  const makeAccount = await accountMaker(node, store);
+
+  /** Joins as the room's owner, signed in, recording what arrives. */
+  async function joinOwner(sid: string, token: string) {
+    const socket = phxSocket(node);
+    const channel = socket.channel(`hub:${sid}`, { ...profile('owner'), auth_token: token });
+    const got: Got = [];
+    for (const event of ['naf', 'nafr']) channel.on(event, (p: Record<string, unknown>) => void got.push({ event, ...p }));
+    await join(channel);
+    return { channel, got };
+  }
 
   it('throws an object handed to physics: it falls at the tick rate, comes to rest and goes quiet; a grab takes it back', async () => {
     const sid = await createHub(node, 'Throw', { user_data: { hubmesh_simulations: ['physics'] } });
@@ -183,5 +200,50 @@ describe('server-side simulation', async () => {
     const firstResumed = resumed.find((e) => e.entry.components['0'])!.entry.components['0']!;
     expect(Math.hypot(firstResumed.x - lastFromOldHome.x, firstResumed.z - lastFromOldHome.z)).toBeLessThan(1.5);
     expect(serverEntries(bob.got.slice(count)).every((e) => e.entry.networkId === npc)).toBe(true);
+  });
+
+  it('refuses simulations the server does not offer, on creation, update_hub and PATCH', async () => {
+    const created = await api(node, 'POST', '/api/v1/hubs', { body: { hub: { name: 'Nope', user_data: { hubmesh_simulations: ['nope'] } } } });
+    expect(created.status).toBe(422);
+    expect(JSON.stringify(created.body)).toContain('this server offers no simulation \\"nope\\" (it offers: flaky, physics, slow, wanderer)');
+    const owner = await makeAccount({ email: 'sim-owner@example.org' });
+    const { sid } = await createHubAs(node, owner.token, { name: 'Settings' });
+    const patched = await api(node, 'PATCH', `/api/v1/hubs/${sid}`, { token: owner.token, body: { hub: { user_data: { hubmesh_simulations: 'wanderer' } } } });
+    expect(patched.status).toBe(422);
+    const { channel } = await joinOwner(sid, owner.token);
+    const refused = await pushReply(channel, 'update_hub', { member_permissions: {}, user_data: { hubmesh_simulations: ['physics', 'nope'] } });
+    expect(refused).toMatchObject({ status: 'error', response: { reason: 'bad_request', message: expect.stringContaining('no simulation "nope"') } });
+  });
+
+  it('starts and stops simulations as the room settings change, removing what they made', async () => {
+    const owner = await makeAccount({ email: 'sim-toggler@example.org' });
+    const { sid } = await createHubAs(node, owner.token, { name: 'Toggle' });
+    const { channel, got } = await joinOwner(sid, owner.token);
+    // Reticulum's update_hub always carries member_permissions.
+    expect(await pushReply(channel, 'update_hub', { member_permissions: {}, user_data: { hubmesh_simulations: ['wanderer'] } })).toMatchObject({ status: 'ok' });
+    await waitFor(() => serverEntries(got).length > 3, TIMEOUT_MS, 'the wanderer once enabled');
+    const npc = serverEntries(got)[0]!.entry.networkId;
+    await until(async () => (await store.listSimStates(sid)).length === 1, 'its first snapshot');
+
+    // Turned off through the HTTP API: the NPC leaves the room and its snapshot goes.
+    const off = await api(node, 'PATCH', `/api/v1/hubs/${sid}`, { token: owner.token, body: { hub: { user_data: {} } } });
+    expect(off.status).toBe(200);
+    await waitFor(() => got.some((m) => m['dataType'] === 'r' && (m['data'] as Entry).networkId === npc), TIMEOUT_MS, 'the wanderer removed');
+    await until(async () => (await store.listSimStates(sid)).length === 0, 'its snapshot deleted');
+  });
+
+  it('skips the ticks a slow simulation cannot keep up with, and counts them', async () => {
+    const sid = await createHub(node, 'Slow', { user_data: { hubmesh_simulations: ['slow'] } });
+    const ada = await joinMember(node, sid, 'ada');
+    const bob = await joinMember(node, sid, 'bob');
+    const skipped = () => node.metrics.get('sim_ticks_skipped_total', { simulation: 'slow' });
+    await waitFor(() => skipped() > 10, TIMEOUT_MS, 'skipped ticks');
+    // At 40 ms a tick and 50 ticks due a second, each firing runs one tick, over the budget, and skips the rest; the room still relays.
+    expect(node.metrics.get('sim_over_budget_total', { simulation: 'slow' })).toBeGreaterThan(0);
+    ada.channel.push('message', { type: 'chat', body: 'slow but alive' });
+    await waitFor(() => bob.got.some((m) => m['body'] === 'slow but alive'), TIMEOUT_MS, 'chat at bob');
+    // Turned off, it stops burning the CPU of the other tests.
+    const hub = await store.updateHub(sid, { userData: {} });
+    node.registry.command(sid, { op: 'hub', hub: hub!, stale: ['user_data'], by: null });
   });
 });
