@@ -7,9 +7,9 @@
  * actor, which arbitrates and broadcasts them like a client's (room.ts
  * `applySimOutput`).
  *
- * - Ticks: one timer per simulation on the room clock; each tick runs the
- *   simulation for the ticks due since the last, at most `maxCatchUpTicks`
- *   and within `tickBudgetMs` of CPU; the rest are skipped and counted.
+ * - Ticks: a timer on the room clock set for each tick's due time; each
+ *   firing runs the ticks due since the last, at most `maxCatchUpTicks` and
+ *   within `tickBudgetMs` of CPU; the rest are skipped and counted.
  * - Faults: a hook that throws stops the actor; the host reports it
  *   (`sim_crashes_total`, an error log) and starts the simulation again after
  *   a back-off (250 ms doubling to 30 s, reset after a minute without fault),
@@ -205,15 +205,18 @@ export class SimHost {
           running.sim = sim;
           if (msg.snapshot) sim.restore(context, msg.snapshot);
           else sim.init(context);
-          state.nextTickAt = this.#deps.clock.now() + 1000 / sim.tickHz;
+          state.nextTickAt = this.#deps.clock.now() + 1000 / Math.max(0.1, Math.min(sim.tickHz, 240));
           this.#flush(running);
-          this.#arm(running, sim.tickHz);
+          this.#arm(running, state.nextTickAt);
           // Handed over while it started: decided on the room's actor, as every hand-over is.
           if (this.#undecided.size > 0) this.#room.defer(() => this.#decideUndecided(), { isBackground: true });
           return state;
         }
         case 'tick':
-          if (state.sim) this.#tick(running, state, context);
+          if (state.sim) {
+            this.#tick(running, state, context);
+            this.#arm(running, state.nextTickAt);
+          }
           return state;
         case 'event':
           state.sim?.onMessage(context, msg.event);
@@ -236,18 +239,24 @@ export class SimHost {
     this.#deps.log.info({ hubSid, simulation: running.name, isRestore: snapshot !== null }, 'simulation started');
   }
 
-  #arm(running: Running, tickHz: number): void {
+  /**
+   * Wakes the actor when its next tick is due. One timer per tick, set for
+   * the tick's own time, so ticks keep to the schedule rather than drifting
+   * against a rounded interval.
+   */
+  #arm(running: Running, nextTickAt: number): void {
     running.timer?.cancel();
-    const ms = Math.max(1, Math.round(1000 / Math.max(0.1, Math.min(tickHz, 240))));
-    running.timer = this.#deps.clock.setInterval(() => {
+    if (running.isStopped || this.#isClosed) return;
+    running.timer = this.#deps.clock.setTimeout(() => {
+      running.timer = undefined;
       if (running.ref) nact.dispatch(running.ref, { type: 'tick' });
-    }, ms);
+    }, Math.max(0, nextTickAt - this.#deps.clock.now()));
   }
 
   /** Runs the ticks due, at most `maxCatchUpTicks` and within the CPU budget; the others are skipped. */
   #tick(running: Running, state: SimState, context: SimContext): void {
     const sim = state.sim!;
-    const period = 1000 / sim.tickHz;
+    const period = 1000 / Math.max(0.1, Math.min(sim.tickHz, 240));
     const { tickBudgetMs, maxCatchUpTicks } = this.#deps.limits;
     const started = performance.now();
     // How late this tick runs against its schedule: the jitter a simulation's users see.
