@@ -62,6 +62,7 @@ export const configSchema = {
     sfuMaxConsumers: { type: 'integer', minimum: 1, default: 2000, description: 'Consumers one SFU process serves at once; past it new consumers are refused with sfu_full.' },
     sfuMaxIncomingBitrate: { type: 'integer', minimum: 0, default: 3000000, description: 'The bitrate a client sending video is told it may use per transport (REMB), in bits/s; 0 sends none (dialog caps incoming bitrate at 1500000).' },
     sfuAnnounceMs: { type: 'integer', minimum: 100, default: 2000, description: 'How often an SFU announces itself and its load on the bus; one not heard from for three periods is taken for gone.' },
+    metricsToken: { type: 'string', minLength: 16, description: 'Bearer token GET /metrics requires (`Authorization: Bearer <token>`); unset, /metrics is open.' },
   },
   required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'defaultRoomSize', 'maxRoomSize', 'maxNafBytes', 'maxEntitiesPerSession', 'handoverLeadMs', 'maxUploadBytes', 'uploadTtlMs', 'nodeDownMs', 'leaseTtlMs', 'drainGraceMs', 'autoMigrate', 'permissiveRooms', 'simModules', 'simMaxBodies', 'simTickBudgetMs', 'simSnapshotMs', 'simIdleMs', 'chatHistory', 'createHubPerSec', 'httpRatePerMin', 'accountTokenTtlS', 'role', 'sfuPort', 'sfuAnnouncedIp', 'sfuRtcMinPort', 'sfuRtcMaxPort', 'sfuMaxProducersPerPeer', 'sfuMaxVideoProducersPerRoom', 'sfuMaxConsumers', 'sfuMaxIncomingBitrate', 'sfuAnnounceMs'],
 } as const;
@@ -122,6 +123,7 @@ export const configEnv: Readonly<Record<ConfigKey, string>> = {
   sfuMaxConsumers: 'HUBMESH_SFU_MAX_CONSUMERS',
   sfuMaxIncomingBitrate: 'HUBMESH_SFU_MAX_INCOMING_BITRATE',
   sfuAnnounceMs: 'HUBMESH_SFU_ANNOUNCE_MS',
+  metricsToken: 'HUBMESH_METRICS_TOKEN',
 };
 
 /** HUBMESH_* variables that belong to tooling, not to the server. */

@@ -21,10 +21,12 @@ import { PermsVerifier } from '../sfu/auth.js';
 import { SfuServer } from '../sfu/sfu-server.js';
 import { WeriftMedia } from '../sfu/werift-media.js';
 import { AccountIdentity } from './adapters/account-identity.js';
+import { instrumentBus } from './adapters/instrumented-bus.js';
+import { instrumentStore } from './adapters/instrumented-store.js';
 import { LocalFiles } from './adapters/local-files.js';
 import { NatsBus } from './adapters/nats-bus.js';
 import { JoseTokens } from './adapters/jose-tokens.js';
-import { MemoryMetrics } from './adapters/memory-metrics.js';
+import { PromMetrics } from './adapters/prom-metrics.js';
 import { openPgStore } from './adapters/pg-store.js';
 import { openPgliteStore } from './adapters/pglite-store.js';
 import { SystemClock } from './adapters/system-clock.js';
@@ -32,11 +34,13 @@ import type { Config } from './config.js';
 import { encodeSfuAnnouncement, SFU_ANNOUNCE_SUBJECT, type SfuAnnouncement } from './core/sfu-placement.js';
 import { AppError } from './errors.js';
 import { accountRoutes } from './http/accounts.js';
+import { adminRoutes } from './http/admin.js';
 import { installErrorHandler } from './http/errors.js';
 import { healthRoutes } from './http/health.js';
 import { hubRoutes } from './http/hubs.js';
 import { mediaRoutes } from './http/media.js';
 import { metaRoutes } from './http/meta.js';
+import { answerScrape, metricsRoutes, registerRelayGauges, registerSfuGauges } from './http/metrics.js';
 import { moderationRoutes } from './http/moderation.js';
 import { registerOpenapi } from './http/openapi.js';
 import type { RoomDirectory } from './http/rooms.js';
@@ -47,7 +51,6 @@ import type { Clock } from './ports/clock.js';
 import type { Leases } from './ports/leases.js';
 import type { MediaEngine } from './ports/media-engine.js';
 import type { FileStore } from './ports/file-store.js';
-import type { Metrics } from './ports/metrics.js';
 import type { Store } from './ports/store.js';
 import { CloseCode } from './protocol/frames.js';
 import { loadSecrets } from './secrets.js';
@@ -99,7 +102,8 @@ export interface NodeAdapters {
   readonly bus?: Bus;
   /** Room leases; by default in JetStream KV on the NATS bus. */
   readonly leases?: Leases;
-  readonly metrics?: Metrics;
+  /** Counters, gauges and histograms, served at GET /metrics; by default a new registry. */
+  readonly metrics?: PromMetrics;
   readonly logger?: Logger;
   /** The SFU's media engine (roles all and sfu); by default WeriftMedia on the configured address and ports. */
   readonly media?: MediaEngine;
@@ -111,7 +115,7 @@ export interface HubmeshNode {
   readonly app: FastifyInstance;
   readonly registry: HubRegistry;
   readonly sockets: SocketServer;
-  readonly metrics: Metrics;
+  readonly metrics: PromMetrics;
   readonly sweeper: FileSweeper;
   /** The SFUs this node places rooms on; present when the node runs the relay. */
   readonly sfus?: SfuDirectory;
@@ -153,13 +157,14 @@ const isSfuUpgrade = (url: URL): boolean => url.pathname === '/sfu' || (url.path
 /** Media sockets bind where the node listens: loopback stays loopback; a wildcard or a name binds every interface. */
 const mediaListenIp = (host: string): string | undefined => (isIPv4(host) && host !== '0.0.0.0' ? host : undefined);
 
-type SfuDeps = { readonly clock: Clock; readonly metrics: Metrics; readonly log: Logger; readonly bus: Bus | undefined; readonly tokens: JoseTokens; readonly media: MediaEngine | undefined };
+type SfuDeps = { readonly clock: Clock; readonly metrics: PromMetrics; readonly log: Logger; readonly bus: Bus | undefined; readonly tokens: JoseTokens; readonly media: MediaEngine | undefined };
 
 /** The SFU of a process: its engine, the perms-token check against the relay's key, and the limits. */
 function createSfu(config: Config, deps: SfuDeps): SfuServer {
   const { clock, metrics, bus } = deps;
-  return new SfuServer({
-    engine: deps.media ?? new WeriftMedia({ announcedIp: config.sfuAnnouncedIp, listenIp: mediaListenIp(config.host), maxIncomingBitrate: config.sfuMaxIncomingBitrate, portRange: [config.sfuRtcMinPort, config.sfuRtcMaxPort], clock }),
+  const engine = deps.media ?? new WeriftMedia({ announcedIp: config.sfuAnnouncedIp, listenIp: mediaListenIp(config.host), maxIncomingBitrate: config.sfuMaxIncomingBitrate, portRange: [config.sfuRtcMinPort, config.sfuRtcMaxPort], clock });
+  const sfu = new SfuServer({
+    engine,
     upgrade: sfuUpgrade(),
     clock,
     metrics,
@@ -168,6 +173,8 @@ function createSfu(config: Config, deps: SfuDeps): SfuServer {
     verifier: new PermsVerifier({ permsKeyPem: deps.tokens.permsPublicKeyPem, issuer: deps.tokens.issuer, now: () => clock.now() }),
     limits: { maxProducersPerPeer: config.sfuMaxProducersPerPeer, maxVideoProducersPerRoom: config.sfuMaxVideoProducersPerRoom, maxConsumers: config.sfuMaxConsumers },
   });
+  registerSfuGauges(metrics, sfu, engine);
+  return sfu;
 }
 
 /** Announces `sfu` (listening on `port`) on the bus for other nodes, and to this node's directory, which the bus never loops back to. */
@@ -205,8 +212,10 @@ export async function startSfuNode(config: Config, adapters: Pick<NodeAdapters, 
   const bus = adapters.bus ?? (config.natsUrl !== undefined ? await NatsBus.connect({ servers: config.natsUrl }) : undefined);
   const secrets = await loadSecrets(config.dataDir, config.secret);
   const tokens = new JoseTokens(secrets.secret, secrets.permsKeyPem);
-  const sfu = createSfu(config, { clock, metrics: adapters.metrics ?? new MemoryMetrics(), log, bus, tokens, media: adapters.media });
+  const metrics = adapters.metrics ?? new PromMetrics();
+  const sfu = createSfu(config, { clock, metrics, log, bus, tokens, media: adapters.media });
   const server: Server = createServer((req, res) => {
+    if (req.method === 'GET' && req.url === '/metrics') return answerScrape(req, res, { metrics, token: config.metricsToken });
     const isHealth = req.method === 'GET' && req.url === '/healthz';
     res.writeHead(isHealth ? 200 : 426, { 'content-type': 'text/plain' }).end(isHealth ? 'ok' : 'Upgrade Required');
   });
@@ -238,12 +247,13 @@ export async function startSfuNode(config: Config, adapters: Pick<NodeAdapters, 
 export async function startNode(config: Config, adapters: NodeAdapters = {}): Promise<HubmeshNode> {
   const log = adapters.logger ?? createLogger(config);
   const clock = adapters.clock ?? new SystemClock();
-  const metrics = adapters.metrics ?? new MemoryMetrics();
-  const store = adapters.store ?? (await openStore(config));
+  const metrics = adapters.metrics ?? new PromMetrics();
+  const store = instrumentStore(adapters.store ?? (await openStore(config)), metrics);
   const files = adapters.files ?? new LocalFiles(join(config.dataDir, 'files'));
-  const bus = adapters.bus ?? (config.natsUrl !== undefined ? await NatsBus.connect({ servers: config.natsUrl }) : undefined);
+  const clusterBus = adapters.bus ?? (config.natsUrl !== undefined ? await NatsBus.connect({ servers: config.natsUrl }) : undefined);
+  const bus = clusterBus && instrumentBus(clusterBus, metrics);
   const nodeId = bus?.nodeId ?? randomBytes(8).toString('hex');
-  const leases = adapters.leases ?? (bus instanceof NatsBus ? await bus.openLeases(config.leaseTtlMs) : undefined);
+  const leases = adapters.leases ?? (clusterBus instanceof NatsBus ? await clusterBus.openLeases(config.leaseTtlMs) : undefined);
   const secrets = await loadSecrets(config.dataDir, config.secret);
   const tokens = new JoseTokens(secrets.secret, secrets.permsKeyPem, { accountTokenTtlS: config.accountTokenTtlS });
   const sfu = config.role === 'all' ? createSfu(config, { clock, metrics, log, bus, tokens, media: adapters.media }) : undefined;
@@ -325,6 +335,8 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
   });
   await registerOpenapi(app, VERSION);
   await app.register(healthRoutes, { isReady: () => isReady, pingStore: () => store.ping(READY_PING_MS), isBusUp: () => bus?.isConnected });
+  await app.register(metricsRoutes, { metrics, token: config.metricsToken });
+  registerRelayGauges(metrics, { sockets, registry });
   await app.register(metaRoutes, { version: VERSION, pool: POOL, baseUrl: () => baseUrl });
   await app.register(hubRoutes, {
     store,
@@ -339,6 +351,8 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
   });
   await app.register(moderationRoutes, { store, identity, rooms, baseUrl: () => baseUrl, now: () => clock.now() });
   await app.register(accountRoutes, { store, identity });
+  // Drain over the API is the same shutdown as SIGTERM (`close` below; requests arrive only after it is defined).
+  await app.register(adminRoutes, { store, identity, rooms, drainGraceMs: config.drainGraceMs, connectionCount: () => sockets.connectionCount, isDraining: () => !isReady, drain: () => close(), baseUrl: () => baseUrl });
   await app.register(mediaRoutes, { store, files, secret: secrets.secret, maxUploadBytes: config.maxUploadBytes, baseUrl: () => baseUrl });
   const webDir = config.webDir ?? BUILT_WEB_DIR;
   await app.register(webRoutes, { dir: webDir });

@@ -6,7 +6,7 @@ function keyOf(name: string, labels?: Readonly<Record<string, string>>): string 
   return `${name}{${parts.join(',')}}`;
 }
 
-/** Counters in a Map; the embedded default until the Prometheus adapter lands. */
+/** Counters in a Map: for tests and tools that need counters without a Prometheus registry. */
 export class MemoryMetrics implements Metrics {
   readonly #counters = new Map<string, number>();
 

@@ -1,7 +1,7 @@
 /**
  * Counters the node keeps: messages in and out, drops and refusals by reason.
- * Synchronous because it sits on the hot path. The Prometheus exporter
- * (issue 10) is another adapter of this port.
+ * Synchronous because it sits on the hot path. Adapters: MemoryMetrics, and
+ * PromMetrics, which the node serves at /metrics (src/http/metrics.ts).
  */
 export interface Metrics {
   /** Adds `by` (default 1) to the counter `name` with these labels. */

@@ -5,7 +5,7 @@
  * settings the config really has; the systemd unit runs the same command
  * with room to drain.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { describeConfig, loadConfig } from '../../src/config.js';
@@ -107,5 +107,60 @@ describe('ops/hubmesh.service', () => {
     expect(keys('ProtectSystem')[0]).toBe('strict');
     expect(keys('ReadWritePaths')[0]).toBe(dataDir);
     expect(`/var/lib/${keys('StateDirectory')[0]}`).toBe(dataDir);
+  });
+});
+
+describe('ops/prometheus-alerts.yml and ops/grafana-dashboard.json', () => {
+  /** Every metric name the code can expose: the string literals of src/, actors/ and sfu/ that look like one, and the prefixes of names built from a template (`sfu_${kind}`). */
+  const prefixes = new Set<string>();
+  function namesInCode(): Set<string> {
+    const names = new Set<string>();
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(`${ROOT}${dir}`, { withFileTypes: true })) {
+        const path = `${dir}/${entry.name}`;
+        if (entry.isDirectory()) walk(path);
+        else if (entry.name.endsWith('.ts')) {
+          const text = read(path);
+          for (const m of text.matchAll(/'([a-z][a-z0-9_]*)'/g)) names.add(m[1]!);
+          for (const m of text.matchAll(/`([a-z][a-z0-9_]*_)\$\{/g)) prefixes.add(m[1]!);
+        }
+      }
+    };
+    for (const dir of ['src', 'actors', 'sfu']) walk(dir);
+    return names;
+  }
+  const known = namesInCode();
+  /** Metric names in a PromQL expression: identifiers followed by a selector, a range or a bracket, less functions and labels. */
+  const metricsIn = (expr: string): string[] =>
+    [...expr.replace(/\{[^}]*\}/g, '{}').matchAll(/\b([a-z_][a-z0-9_]*)\s*(?=\{|\[|\)|$|\s*[<>=!])/g)]
+      .map((m) => m[1]!)
+      .filter((n) => !['by', 'without', 'sum', 'rate', 'increase', 'histogram_quantile', 'on', 'ignoring', 'and', 'or', 'unless', 'le', 'instance', 'job'].includes(n));
+  const isKnown = (name: string) => known.has(name.replace(/_(bucket|sum|count)$/, '')) || [...prefixes].some((p) => name.startsWith(p)) || /^(process|nodejs)_/.test(name) || name === 'up';
+
+  it('alert only on metrics a node exposes, each alert explained in the runbook', () => {
+    const rules = read('ops/prometheus-alerts.yml');
+    const runbook = read('ops/RUNBOOK.md');
+    const alerts = [...rules.matchAll(/- alert: (\w+)\n\s+expr: (.+)/g)];
+    expect(alerts.length).toBeGreaterThan(5);
+    for (const [, alert, expr] of alerts) {
+      for (const name of metricsIn(expr!)) expect(isKnown(name), `${alert}: ${name}`).toBe(true);
+      expect(runbook, alert).toContain(`\`${alert}\``);
+    }
+  });
+
+  it('chart only metrics a node exposes', () => {
+    const exprs: string[] = [];
+    const walk = (o: unknown): void => {
+      if (Array.isArray(o)) o.forEach(walk);
+      else if (o && typeof o === 'object') {
+        for (const [k, v] of Object.entries(o)) {
+          if (k === 'expr' && typeof v === 'string') exprs.push(v);
+          else walk(v);
+        }
+      }
+    };
+    walk(JSON.parse(read('ops/grafana-dashboard.json')));
+    expect(exprs.length).toBeGreaterThan(10);
+    for (const expr of exprs) for (const name of metricsIn(expr.replace(/\$__rate_interval|\$instance/g, 'x'))) expect(isKnown(name), `${name} in ${expr}`).toBe(true);
   });
 });
