@@ -127,7 +127,8 @@ export const configEnv: Readonly<Record<ConfigKey, string>> = {
 };
 
 /** HUBMESH_* variables that belong to tooling, not to the server. */
-const toolingEnv = new Set(['HUBMESH_REQUIRE_SERVICES']);
+/** HUBMESH_* variables for tools, not nodes: the test suite's, and the CLI's address and token of a running node. */
+const toolingEnv = new Set(['HUBMESH_REQUIRE_SERVICES', 'HUBMESH_URL', 'HUBMESH_TOKEN']);
 
 const ajv = new Ajv({ allErrors: true, coerceTypes: true, useDefaults: true, removeAdditional: false });
 const validate = ajv.compile(configSchema);

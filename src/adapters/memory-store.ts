@@ -79,11 +79,21 @@ export class MemoryStore implements Store {
 
   async listPublicHubs(limit: number): Promise<Hub[]> {
     this.#check();
-    return [...this.#hubs.values()]
-      .filter((h) => h.allowPromotion)
-      .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime())
+    return this.#newest([...this.#hubs.values()].filter((h) => h.allowPromotion), limit);
+  }
+
+  async listHubs(limit: number): Promise<Hub[]> {
+    this.#check();
+    return this.#newest([...this.#hubs.values()], limit);
+  }
+
+  /** Newest first; rooms made in the same millisecond in the order they were made, newest first. */
+  #newest(hubs: Hub[], limit: number): Hub[] {
+    return hubs
+      .map((h, i) => [h, i] as const)
+      .sort(([a, i], [b, j]) => b.createdAt.getTime() - a.createdAt.getTime() || j - i)
       .slice(0, limit)
-      .map((h) => structuredClone(h));
+      .map(([h]) => structuredClone(h));
   }
 
   async createFile(file: StoredFile): Promise<void> {

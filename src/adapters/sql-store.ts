@@ -230,12 +230,24 @@ const replaceSubState = (oc: OnConflictBuilder<Database, 'entity_sub_states'>) =
 
 const json = (value: Payload | null | undefined): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
 
-/** Applies every migration not yet applied; resolves to the names applied now. */
-export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
+/**
+ * Applies every migration not yet applied, one at a time, telling `onApplied`
+ * of each as it lands; resolves to the names applied now. A failed one stops
+ * there, its own changes rolled back where the database allows.
+ */
+export async function migrateToLatest(db: Kysely<unknown>, onApplied?: (name: string) => void): Promise<string[]> {
   const migrator = new Migrator({ db, provider: { getMigrations: async () => ({ ...migrations }) } });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) throw new AppError('PERSIST_FAILED', 'database migration failed', { cause: error });
-  return (results ?? []).filter((r: MigrationResult) => r.status === 'Success').map((r: MigrationResult) => r.migrationName);
+  const applied: string[] = [];
+  for (;;) {
+    const { error, results } = await migrator.migrateUp();
+    if (error) throw new AppError('PERSIST_FAILED', 'database migration failed', { cause: error });
+    const done = (results ?? []).filter((r: MigrationResult) => r.status === 'Success').map((r: MigrationResult) => r.migrationName);
+    if (done.length === 0) return applied;
+    for (const name of done) {
+      applied.push(name);
+      onApplied?.(name);
+    }
+  }
 }
 
 export class SqlStore implements Store {
@@ -365,6 +377,11 @@ export class SqlStore implements Store {
     const rows = await this.#read('list hubs', () =>
       this.#db.selectFrom('hubs').selectAll().where('allow_promotion', '=', true).orderBy('created_at', 'desc').orderBy('hub_id', 'desc').limit(limit).execute(),
     );
+    return rows.map(toHub);
+  }
+
+  async listHubs(limit: number): Promise<Hub[]> {
+    const rows = await this.#read('list hubs', () => this.#db.selectFrom('hubs').selectAll().orderBy('created_at', 'desc').orderBy('hub_id', 'desc').limit(limit).execute());
     return rows.map(toHub);
   }
 

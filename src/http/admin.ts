@@ -34,8 +34,8 @@ export interface AdminRoutesOptions {
   baseUrl(): string;
 }
 
-/** How many public rooms the listing reads besides the live ones. */
-const PUBLIC_SCAN = 500;
+/** How many stored rooms (newest first) the listing reads besides the live ones. */
+const ROOMS_SCAN = 1000;
 
 export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions): Promise<void> {
   app.addHook('onRequest', async (req) => {
@@ -45,10 +45,10 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
 
   const status = () => ({ status: opts.isDraining() ? 'draining' : 'serving', sockets: opts.connectionCount(), drain_grace_ms: opts.drainGraceMs });
 
-  app.get('/api/v1/admin/rooms', { schema: doc('rooms', 'Every room live on the node (or in its cluster) and every public room, busiest first (admins only)', { bearer: true }) }, async () => {
+  app.get('/api/v1/admin/rooms', { schema: doc('admin', 'Every room live on the node (or in its cluster) and the newest 1000 stored rooms, public or not, busiest first (admins only)', { bearer: true }) }, async () => {
     const live = opts.rooms.clusterCounts();
     const byId = new Map<string, Hub>();
-    for (const hub of await opts.store.listPublicHubs(PUBLIC_SCAN)) byId.set(hub.hubSid, hub);
+    for (const hub of await opts.store.listHubs(ROOMS_SCAN)) byId.set(hub.hubSid, hub);
     const missing = [...live.keys()].filter((sid) => !byId.has(sid));
     for (const hub of await Promise.all(missing.map((sid) => opts.store.getHub(sid)))) if (hub) byId.set(hub.hubSid, hub);
     const members = (hub: Hub) => live.get(hub.hubSid) ?? 0;
@@ -58,9 +58,9 @@ export async function adminRoutes(app: FastifyInstance, opts: AdminRoutesOptions
     };
   });
 
-  app.get('/api/v1/admin/status', { schema: doc('meta', 'Whether the node serves or drains, and its open sockets (admins only)', { bearer: true }) }, async () => status());
+  app.get('/api/v1/admin/status', { schema: doc('admin', 'Whether the node serves or drains, and its open sockets (admins only)', { bearer: true }) }, async () => status());
 
-  app.post('/api/v1/admin/drain', { schema: doc('meta', 'Drain the node: clients are told to move, and it shuts down after the grace period (admins only)', { bearer: true }) }, async (req, reply) => {
+  app.post('/api/v1/admin/drain', { schema: doc('admin', 'Drain the node: clients are told to move, and it shuts down after the grace period (admins only)', { bearer: true }) }, async (req, reply) => {
     req.log.info({ sockets: opts.connectionCount() }, 'drain requested');
     reply.raw.once('finish', () => {
       opts.drain().catch((err: unknown) => req.log.error({ err }, 'shutdown failed'));

@@ -7,7 +7,7 @@ import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 
 /** Schema fields that document a route. `bearer`: it takes an account token. */
-export function doc(tag: 'rooms' | 'moderation' | 'accounts' | 'media' | 'meta', summary: string, opts: { bearer?: boolean; description?: string } = {}) {
+export function doc(tag: 'rooms' | 'moderation' | 'accounts' | 'media' | 'meta' | 'admin', summary: string, opts: { bearer?: boolean; description?: string } = {}) {
   return {
     tags: [tag],
     summary,
@@ -35,6 +35,7 @@ export async function registerOpenapi(app: FastifyInstance, version: string): Pr
         { name: 'accounts', description: 'Accounts and their tokens.' },
         { name: 'media', description: 'Encrypted uploads.' },
         { name: 'meta', description: 'About this node.' },
+        { name: 'admin', description: "The node's operators (admins only): every room, status, drain." },
       ],
     },
   });

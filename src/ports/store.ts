@@ -10,7 +10,8 @@
  * - `updateHub` changes only the fields given and resolves to the room as
  *   stored afterwards, or `undefined` when there is no such room.
  * - `listPublicHubs` resolves to at most `limit` rooms that allow promotion,
- *   newest first.
+ *   newest first; `listHubs` to at most `limit` rooms of any kind, newest
+ *   first (for operators).
  * - `setHubHost` records the room's SFU (`host`, or null for none) only when
  *   the host stored now is `ifHost` (a compare-and-set, so two nodes never
  *   both move a room); it resolves to the host stored afterwards, which is
@@ -194,6 +195,7 @@ export interface Store {
   getHub(hubSid: string): Promise<Hub | undefined>;
   updateHub(hubSid: string, patch: HubPatch): Promise<Hub | undefined>;
   listPublicHubs(limit: number): Promise<Hub[]>;
+  listHubs(limit: number): Promise<Hub[]>;
   setHubHost(hubSid: string, host: string | null, ifHost: string | null): Promise<string | null | undefined>;
   createFile(file: StoredFile): Promise<void>;
   getFile(fileId: string): Promise<StoredFile | undefined>;

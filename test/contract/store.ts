@@ -86,6 +86,9 @@ export function storeContract(name: string, makeStore: () => Promise<Store>): vo
       await store.createHub(sampleHub({ hubSid: 'PubDddd', allowPromotion: true, createdAt: at(4) }));
       expect((await store.listPublicHubs(10)).map((h) => h.hubSid)).toEqual(['PubDddd', 'PubCccc', 'PubAaaa']);
       expect((await store.listPublicHubs(2)).map((h) => h.hubSid)).toEqual(['PubDddd', 'PubCccc']);
+      // Operators see every room.
+      expect((await store.listHubs(10)).map((h) => h.hubSid)).toEqual(['PubDddd', 'PubCccc', 'PrvBbbb', 'PubAaaa']);
+      expect((await store.listHubs(3)).map((h) => h.hubSid)).toEqual(['PubDddd', 'PubCccc', 'PrvBbbb']);
     });
 
     const file = (fileId: string, createdAt: Date, state: StoredFile['state'] = 'expiring'): StoredFile => ({

@@ -243,13 +243,14 @@ describe('hubmesh CLI against a running node', () => {
     for (const m of mentions) expect(out).toContain(m);
   });
 
-  it('lists the rooms live on the node and the public ones for an admin, as a table and as JSON', async () => {
+  it('lists every room for an admin, live or not, public or not, as a table and as JSON', async () => {
     const { node, admin, cliEnv } = await adminNode();
     const lobby = await createHubAs(node, admin.token, { name: 'Lobby' });
     expect((await api(node, 'PATCH', `/api/v1/hubs/${lobby.sid}`, { token: admin.token, body: { hub: { allow_promotion: true } } })).status).toBe(200);
     const backstage = await createHubAs(node, admin.token, { name: 'Backstage' }); // private
     await enterRoom(node, backstage.sid, 'ada');
     await eventually(() => api(node, 'GET', `/api/v1/hubs/${backstage.sid}`), (r) => (r.body?.['hubs'] as { member_count: number }[])[0]?.member_count === 1, 5000, 'ada in the room');
+    const attic = await createHubAs(node, admin.token, { name: 'Attic' }); // private, and nobody in it
 
     const table = await finish(['rooms', 'list'], cliEnv);
     expect(table.code, table.err).toBe(0);
@@ -258,6 +259,7 @@ describe('hubmesh CLI against a running node', () => {
     // Busiest first.
     expect(lines.slice(1).map((l) => l.split(/ {2,}/))).toEqual([
       [backstage.sid, 'Backstage', '1', 'allow', `${node.url}/${backstage.sid}/backstage`],
+      [attic.sid, 'Attic', '0', 'allow', `${node.url}/${attic.sid}/attic`],
       [lobby.sid, 'Lobby', '0', 'allow', `${node.url}/${lobby.sid}/lobby`],
     ]);
 
@@ -265,6 +267,7 @@ describe('hubmesh CLI against a running node', () => {
     expect(json.code).toBe(0);
     expect((JSON.parse(json.out) as { rooms: unknown[] }).rooms).toEqual([
       expect.objectContaining({ hub_id: backstage.sid, name: 'Backstage', member_count: 1, allow_promotion: false, is_live: true }),
+      expect.objectContaining({ hub_id: attic.sid, name: 'Attic', member_count: 0, allow_promotion: false, is_live: false }),
       expect.objectContaining({ hub_id: lobby.sid, name: 'Lobby', member_count: 0, allow_promotion: true, is_live: false }),
     ]);
 
