@@ -177,7 +177,7 @@ function createSfu(config: Config, deps: SfuDeps): SfuServer {
   return sfu;
 }
 
-/** Announces `sfu` (listening on `port`) on the bus for other nodes, and to this node's directory, which the bus never loops back to. */
+/** Announces `sfu` (listening on `port`, reached at HUBMESH_SFU_PUBLIC_HOST:PORT when set) on the bus for other nodes, and to this node's directory, which the bus never loops back to. */
 function announceSfu(config: Config, sfu: SfuServer, port: number, deps: { readonly clock: Clock; readonly log: Logger; readonly id: string; readonly bus: Bus | undefined; readonly directory?: SfuDirectory }): SfuAnnouncer {
   const { log, bus, directory } = deps;
   const publish = (a: SfuAnnouncement) => {
@@ -188,7 +188,7 @@ function announceSfu(config: Config, sfu: SfuServer, port: number, deps: { reado
       log.error({ err, host: a.host }, 'the sfu announcement is malformed (HUBMESH_SFU_PUBLIC_HOST?)');
     }
   };
-  return new SfuAnnouncer({ clock: deps.clock, everyMs: config.sfuAnnounceMs, id: deps.id, host: config.sfuPublicHost ?? config.host, port, load: () => sfu.load(), publish });
+  return new SfuAnnouncer({ clock: deps.clock, everyMs: config.sfuAnnounceMs, id: deps.id, host: config.sfuPublicHost ?? config.host, port: config.sfuPublicPort ?? port, load: () => sfu.load(), publish });
 }
 
 /** A process of role sfu (`hubmesh serve --role sfu`). */

@@ -117,6 +117,13 @@ describe('SFU placement', () => {
     expect(hostOf(reply)).toEqual({ host: '127.0.0.1', port: Number(new URL(node.url).port) });
   });
 
+  it('announces the public host and port clients reach its SFU at, when a TLS terminator fronts it', async () => {
+    const node = await startTestNode({ env: { HUBMESH_SFU_ANNOUNCE_MS: String(ANNOUNCE_MS), HUBMESH_ROLE: 'all', HUBMESH_SFU_PUBLIC_HOST: 'sfu.example.org', HUBMESH_SFU_PUBLIC_PORT: '443' } });
+    const sid = await createHub(node);
+    const { reply } = await joinHub(node, sid, 'alice');
+    expect(hostOf(reply)).toEqual({ host: 'sfu.example.org', port: 443 });
+  });
+
   it('places a room on an announced SFU: the join reply, get_host, the store and the room API agree', async () => {
     const network = new MemoryBusNetwork();
     const store = new MemoryStore();
