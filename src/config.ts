@@ -25,6 +25,7 @@ export const configSchema = {
     roomIdleMs: { type: 'integer', minimum: 0, default: 30000, description: 'A room actor stops this long after its last member leaves.' },
     socketBufferBytes: { type: 'integer', minimum: 1024, default: 1048576, description: 'Above this many queued bytes a socket stops receiving unreliable traffic (nafr, um).' },
     socketBufferMaxBytes: { type: 'integer', minimum: 1024, default: 8388608, description: 'Above this many queued bytes a socket is closed with 1013.' },
+    flushMaxMs: { type: 'integer', minimum: 0, maximum: 1000, default: 20, description: 'The longest a frame waits for its batched write: a quiet node writes every event-loop turn, a busy one waits longer (up to this) so each write carries more frames; 0 writes every turn.' },
     defaultRoomSize: { type: 'integer', minimum: 1, default: 24, description: 'room_size of rooms created without one (Reticulum default_room_size).' },
     maxRoomSize: { type: 'integer', minimum: 1, default: 50, description: 'Largest room_size a room may be created with (Reticulum max_room_size).' },
     maxNafBytes: { type: 'integer', minimum: 256, default: 32768, description: 'Largest naf/nafr message relayed; larger ones get a payload_too_large error.' },
@@ -65,7 +66,7 @@ export const configSchema = {
     sfuAnnounceMs: { type: 'integer', minimum: 100, default: 2000, description: 'How often an SFU announces itself and its load on the bus; one not heard from for three periods is taken for gone.' },
     metricsToken: { type: 'string', minLength: 16, description: 'Bearer token GET /metrics requires (`Authorization: Bearer <token>`); unset, /metrics is open.' },
   },
-  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'defaultRoomSize', 'maxRoomSize', 'maxNafBytes', 'maxEntitiesPerSession', 'handoverLeadMs', 'maxUploadBytes', 'uploadTtlMs', 'nodeDownMs', 'leaseTtlMs', 'drainGraceMs', 'autoMigrate', 'permissiveRooms', 'simModules', 'simMaxBodies', 'simTickBudgetMs', 'simSnapshotMs', 'simIdleMs', 'chatHistory', 'createHubPerSec', 'httpRatePerMin', 'accountTokenTtlS', 'role', 'sfuPort', 'sfuAnnouncedIp', 'sfuRtcMinPort', 'sfuRtcMaxPort', 'sfuMaxProducersPerPeer', 'sfuMaxVideoProducersPerRoom', 'sfuMaxConsumers', 'sfuMaxIncomingBitrate', 'sfuAnnounceMs'],
+  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'flushMaxMs', 'defaultRoomSize', 'maxRoomSize', 'maxNafBytes', 'maxEntitiesPerSession', 'handoverLeadMs', 'maxUploadBytes', 'uploadTtlMs', 'nodeDownMs', 'leaseTtlMs', 'drainGraceMs', 'autoMigrate', 'permissiveRooms', 'simModules', 'simMaxBodies', 'simTickBudgetMs', 'simSnapshotMs', 'simIdleMs', 'chatHistory', 'createHubPerSec', 'httpRatePerMin', 'accountTokenTtlS', 'role', 'sfuPort', 'sfuAnnouncedIp', 'sfuRtcMinPort', 'sfuRtcMaxPort', 'sfuMaxProducersPerPeer', 'sfuMaxVideoProducersPerRoom', 'sfuMaxConsumers', 'sfuMaxIncomingBitrate', 'sfuAnnounceMs'],
 } as const;
 
 export type Config = Readonly<FromSchema<typeof configSchema>>;
@@ -87,6 +88,7 @@ export const configEnv: Readonly<Record<ConfigKey, string>> = {
   roomIdleMs: 'HUBMESH_ROOM_IDLE_MS',
   socketBufferBytes: 'HUBMESH_SOCKET_BUFFER_BYTES',
   socketBufferMaxBytes: 'HUBMESH_SOCKET_BUFFER_MAX_BYTES',
+  flushMaxMs: 'HUBMESH_FLUSH_MAX_MS',
   defaultRoomSize: 'HUBMESH_DEFAULT_ROOM_SIZE',
   maxRoomSize: 'HUBMESH_MAX_ROOM_SIZE',
   maxNafBytes: 'HUBMESH_MAX_NAF_BYTES',

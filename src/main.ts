@@ -309,6 +309,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     idleTimeoutMs: config.idleTimeoutMs,
     rateLimit: { perSec: config.ratePerSec, burst: config.rateBurst },
     socketBufferBytes: config.socketBufferBytes,
+    flushMaxMs: config.flushMaxMs,
     socketBufferMaxBytes: config.socketBufferMaxBytes,
     dispatch: (hubSid, item) => registry.dispatch(hubSid, item),
   });

@@ -6,7 +6,7 @@
 // stopped by pid, and every run is bounded in time.
 //
 //   npm run bench -- [--rooms 8] [--clients 24] [--rate 20] [--payload 200]
-//                    [--duration 10] [--nodes 1|2] [--json]
+//                    [--duration 10] [--nodes 1|2] [--json] [--profile DIR]
 import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -25,6 +25,8 @@ const { values: o } = parseArgs({
     duration: { type: 'string', default: '10' },
     nodes: { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
+    // A directory: the hubmesh server writes a V8 CPU profile there (node --cpu-prof) when it stops.
+    profile: { type: 'string' },
   },
 });
 const RUN_LIMIT_MS = (Number(o.duration) + 90) * 1000;
@@ -76,7 +78,7 @@ function findNatsServer() {
 }
 
 async function measure(target) {
-  const server = target === 'baseline' ? launch(process.execPath, [here('./baseline-relay.mjs')]) : launch(process.execPath, [here('./hubmesh-server.mjs'), '--nodes', o.nodes, ...(target.nats ? ['--nats', target.nats] : [])]);
+  const server = target === 'baseline' ? launch(process.execPath, [here('./baseline-relay.mjs')]) : launch(process.execPath, [...(o.profile ? ['--cpu-prof', `--cpu-prof-dir=${o.profile}`] : []), here('./hubmesh-server.mjs'), '--nodes', o.nodes, ...(target.nats ? ['--nats', target.nats] : [])]);
   try {
     const [, urls] = await server.line(/LISTEN (\S+)\n/);
     const gen = launch(process.execPath, [

@@ -109,15 +109,16 @@ export class PhxConnection implements ChannelConn, Flushable {
     this.deps.scheduler.mark(this);
   }
 
-  flush(): void {
+  flush(): number {
     const queue = this.#queue;
     this.#queue = [];
     this.#queuedBytes = 0;
-    if (!this.#isOpen || queue.length === 0) return;
+    if (!this.#isOpen || queue.length === 0) return 0;
     this.socket.cork();
     for (const bytes of queue) this.socket.write(bytes);
     this.socket.uncork();
     this.deps.metrics.inc('ws_frames_out_total', undefined, queue.length);
+    return queue.length;
   }
 
   isJoined(topic: string, joinRef: string | null): boolean {

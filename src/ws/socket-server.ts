@@ -38,6 +38,8 @@ export interface SocketServerDeps {
   readonly rateLimit: RateLimit;
   readonly socketBufferBytes: number;
   readonly socketBufferMaxBytes: number;
+  /** The longest a frame may wait for its batched write, as load rises (src/ws/flush.ts); 0 writes every turn. */
+  readonly flushMaxMs: number;
   dispatch(hubSid: string, item: HubItem): void;
 }
 
@@ -48,7 +50,7 @@ function refuseUpgrade(socket: Duplex, status: number, text: string): void {
 export class SocketServer {
   readonly #deps: SocketServerDeps;
   readonly #wss: WebSocketServer;
-  readonly #scheduler = new FlushScheduler();
+  readonly #scheduler: FlushScheduler;
   readonly #sessions = new Map<string, Set<PhxConnection>>();
   readonly #conns = new Set<PhxConnection>();
   readonly #sweep: Timer;
@@ -58,6 +60,7 @@ export class SocketServer {
 
   constructor(deps: SocketServerDeps) {
     this.#deps = deps;
+    this.#scheduler = new FlushScheduler({ maxDelayMs: deps.flushMaxMs });
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
     const sweepMs = Math.max(50, Math.min(5000, Math.floor(deps.idleTimeoutMs / 4)));
     this.#sweep = deps.clock.setInterval(() => this.#closeIdle(), sweepMs);
