@@ -111,12 +111,12 @@ export class PhxConnection implements ChannelConn, Flushable {
 
   flush(): number {
     const queue = this.#queue;
+    const size = this.#queuedBytes;
     this.#queue = [];
     this.#queuedBytes = 0;
     if (!this.#isOpen || queue.length === 0) return 0;
-    this.socket.cork();
-    for (const bytes of queue) this.socket.write(bytes);
-    this.socket.uncork();
+    // One write of the frames joined: copying a few kilobytes costs less than the stream's bookkeeping for each chunk.
+    this.socket.write(queue.length === 1 ? queue[0]! : Buffer.concat(queue, size));
     this.deps.metrics.inc('ws_frames_out_total', undefined, queue.length);
     return queue.length;
   }
