@@ -10,7 +10,9 @@
  */
 import type { NafEntities } from '../src/client/entities.js';
 import type { HubClient } from '../src/client/hub-client.js';
-import { nameFrom, World, type SceneSnapshot } from './scene/world.js';
+import { byId } from './dom.js';
+import { displayNameOf } from './people-panel.js';
+import { World, type SceneSnapshot } from './scene/world.js';
 
 export interface MountedWorld {
   readonly world: World;
@@ -24,12 +26,6 @@ declare global {
   }
 }
 
-function byId<T extends HTMLElement>(id: string, type: new () => T): T {
-  const el = document.getElementById(id);
-  if (!(el instanceof type)) throw new TypeError(`#${id} is missing from the page`);
-  return el;
-}
-
 /** Starts the world for `client`, which has joined, on its `entities`. */
 export function mountWorld(client: HubClient, entities: NafEntities): MountedWorld {
   const section = byId('world', HTMLElement);
@@ -40,7 +36,7 @@ export function mountWorld(client: HubClient, entities: NafEntities): MountedWor
     canvas: byId('scene', HTMLCanvasElement),
     objectsList: byId('objects', HTMLUListElement),
     status: byId('scene-status', HTMLParagraphElement),
-    nameOf: (sessionId) => (sessionId === entities.me ? 'you' : nameFrom(client.people, sessionId)),
+    nameOf: (sessionId) => (sessionId === entities.me ? 'you' : displayNameOf(client.people.find((p) => p.sessionId === sessionId))),
   });
   const showSpawn = () => {
     spawnButton.hidden = !client.can('spawn_and_move_media');

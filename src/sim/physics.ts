@@ -17,23 +17,13 @@
  * Over the room's cap (`HUBMESH_SIM_MAX_BODIES`) an object handed over is
  * handed straight back to whoever gave it.
  */
+import { clampNumber, isCoord, readVec3 } from '../core/components.js';
 import type { Payload } from '../protocol/frames.js';
 import type { BodyState, PhysicsWorld, Quat, Vec3 } from './physics-world.js';
 import type { SimContext, SimEntity, SimEvent, Simulation, SimulationModule, SimulationOptions } from './simulation.js';
 import { SERVER_OWNER } from './simulation.js';
 
 const MASS = 1;
-const LIMIT = 1e4;
-
-const isCoord = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && Math.abs(v) < LIMIT;
-
-function readVec3(value: unknown): Vec3 | null {
-  if (typeof value !== 'object' || value === null) return null;
-  const { x, y, z } = value as Record<string, unknown>;
-  return isCoord(x) && isCoord(y) && isCoord(z) ? { x, y, z } : null;
-}
-
-const num = (v: unknown, fallback: number, min: number, max: number): number => (typeof v === 'number' && Number.isFinite(v) ? Math.min(max, Math.max(min, v)) : fallback);
 
 /** Euler XYZ (radians) to a quaternion, as three.js orders them. */
 export function eulerToQuat(e: Vec3): Quat {
@@ -74,8 +64,8 @@ class Physics implements Simulation {
     const s = opts.settings;
     this.#world = world;
     this.#maxBodies = opts.maxBodies;
-    this.tickHz = num(s['tickHz'], 30, 5, 120);
-    this.#half = num(s['halfSize'], 0.25, 0.01, 10);
+    this.tickHz = clampNumber(s['tickHz'], 30, 5, 120);
+    this.#half = clampNumber(s['halfSize'], 0.25, 0.01, 10);
     const templates = Array.isArray(s['templates']) ? s['templates'].filter((t): t is string => typeof t === 'string' && t !== '') : [];
     this.#templates = templates.length > 0 ? templates : ['-media'];
   }
@@ -193,7 +183,7 @@ export const physics: SimulationModule = {
   async create(opts: SimulationOptions): Promise<Simulation> {
     // The engine (WASM, tens of MB once compiled) loads with the first room that turns physics on, not with every node.
     const { createPhysicsWorld } = await import('./physics-world.js');
-    const world = await createPhysicsWorld({ halfSize: num(opts.settings['roomHalfSize'], 12, 1, 1000) });
+    const world = await createPhysicsWorld({ halfSize: clampNumber(opts.settings['roomHalfSize'], 12, 1, 1000) });
     return new Physics(world, opts);
   },
 };

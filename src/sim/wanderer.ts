@@ -10,6 +10,7 @@
  * `halfSize` (m, the floor it keeps to, default 10), `personalSpace` (m, how
  * far it keeps from people, default 1.5).
  */
+import { clampNumber } from '../core/components.js';
 import type { Payload } from '../protocol/frames.js';
 import type { SimContext, SimEntity, Simulation, SimulationModule, SimulationOptions } from './simulation.js';
 import { SERVER_OWNER } from './simulation.js';
@@ -28,7 +29,6 @@ function nextRandom(seed: number): [value: number, seed: number] {
   return [((t ^ (t >>> 14)) >>> 0) / 4294967296, s];
 }
 
-const num = (v: unknown, fallback: number, min: number, max: number): number => (typeof v === 'number' && Number.isFinite(v) ? Math.min(max, Math.max(min, v)) : fallback);
 
 interface Walk {
   networkId: string | null;
@@ -55,9 +55,9 @@ class Wanderer implements Simulation {
   #walk: Walk;
 
   constructor(settings: Payload, seed: number) {
-    this.#speed = num(settings['speed'], 1.2, 0.1, 10);
-    this.#halfSize = num(settings['halfSize'], 10, 1, 1000);
-    this.#space = num(settings['personalSpace'], 1.5, 0, 10);
+    this.#speed = clampNumber(settings['speed'], 1.2, 0.1, 10);
+    this.#halfSize = clampNumber(settings['halfSize'], 10, 1, 1000);
+    this.#space = clampNumber(settings['personalSpace'], 1.5, 0, 10);
     this.#walk = { networkId: null, x: 0, z: 0, yaw: 0, targetX: 0, targetZ: 0, seed };
   }
 
@@ -79,12 +79,12 @@ class Wanderer implements Simulation {
     const h = this.#halfSize;
     this.#walk = {
       networkId: typeof w.networkId === 'string' ? w.networkId : null,
-      x: num(w.x, 0, -h, h),
-      z: num(w.z, 0, -h, h),
-      yaw: num(w.yaw, 0, -1e6, 1e6),
-      targetX: num(w.targetX, 0, -h, h),
-      targetZ: num(w.targetZ, 0, -h, h),
-      seed: num(w.seed, this.#walk.seed, 0, 2 ** 32 - 1) >>> 0,
+      x: clampNumber(w.x, 0, -h, h),
+      z: clampNumber(w.z, 0, -h, h),
+      yaw: clampNumber(w.yaw, 0, -1e6, 1e6),
+      targetX: clampNumber(w.targetX, 0, -h, h),
+      targetZ: clampNumber(w.targetZ, 0, -h, h),
+      seed: clampNumber(w.seed, this.#walk.seed, 0, 2 ** 32 - 1) >>> 0,
     };
     const opts = this.#walk.networkId === null ? {} : { networkId: this.#walk.networkId };
     this.#walk.networkId = ctx.spawn(WANDERER_TEMPLATE, this.#components(), opts);

@@ -8,6 +8,9 @@
  * - A cube (`#hubmesh-cube-media`, so spawning it needs
  *   `spawn_and_move_media`): `0` position, `1` rotation, `2` `{held}`.
  */
+import { readVec3 } from '../../src/core/components.js';
+
+export type { Vec3 } from '../../src/core/components.js';
 export const AVATAR_TEMPLATE = '#hubmesh-avatar';
 export const CUBE_TEMPLATE = '#hubmesh-cube-media';
 
@@ -32,20 +35,6 @@ export interface SceneSnapshot {
   readonly frames: number;
 }
 
-export interface Vec3 {
-  readonly x: number;
-  readonly y: number;
-  readonly z: number;
-}
-
-const LIMIT = 1e4;
-const isCoord = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v) && Math.abs(v) < LIMIT;
-
-function readVec3(value: unknown): Vec3 | null {
-  if (typeof value !== 'object' || value === null) return null;
-  const { x, y, z } = value as Record<string, unknown>;
-  return isCoord(x) && isCoord(y) && isCoord(z) ? { x, y, z } : null;
-}
 
 const round = (v: number): number => Math.round(v * 1000) / 1000;
 

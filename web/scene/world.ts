@@ -20,7 +20,6 @@
 import { AmbientLight, Color, DirectionalLight, HemisphereLight, PerspectiveCamera, Raycaster, Scene, Vector2, WebGLRenderer } from 'three';
 import type { NafEntities, NetworkedEntity } from '../../src/client/entities.js';
 import type { HubClient } from '../../src/client/hub-client.js';
-import type { Person } from '../../src/client/types.js';
 import { AvatarMesh, CubeMesh, makeFloor } from './meshes.js';
 import { PoseBuffer } from './pose-buffer.js';
 import { AVATAR_TEMPLATE, clampToFloor, CUBE_SIZE, CUBE_TEMPLATE, poseComponents, readHeld, readPose, spawnPose, type Pose, type SceneSnapshot } from './schema.js';
@@ -533,10 +532,4 @@ export class World {
   #say(text: string): void {
     this.#status.textContent = text;
   }
-}
-
-/** The display name of a session from presence, as the people list shows it. */
-export function nameFrom(people: readonly Person[], sessionId: string): string {
-  const name = people.find((p) => p.sessionId === sessionId)?.profile['displayName'];
-  return typeof name === 'string' && name.trim() !== '' ? name : 'Someone';
 }
