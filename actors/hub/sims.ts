@@ -112,7 +112,6 @@ export class SimHost {
     this.#parent = parent;
     this.#deps = deps;
     this.#isHome = isHome;
-    this.#members = new Set(room.presence.keys());
   }
 
   /** Whether any simulation runs: the room stays up for them when it is empty. */
@@ -133,6 +132,8 @@ export class SimHost {
   reconcile(): void {
     if (this.#isClosed) return;
     const wanted = this.#isHome ? enabledSimulations(this.#room.hub.userData) : [];
+    // Joins and leaves are told from here on: who is in the room now is where they start.
+    if (this.#running.size === 0 && wanted.length > 0) this.#members = new Set(this.#room.presence.keys());
     // Turned off by the room: its snapshot goes too. Moved away with the home: the snapshot is saved for the next home.
     for (const [name, running] of [...this.#running]) if (!wanted.includes(name)) void this.#stop(running, this.#isHome);
     for (const name of wanted) {
@@ -163,11 +164,11 @@ export class SimHost {
 
   /** Called on the room's actor when presence changed. */
   presenceChanged(): void {
+    // Every room has a host; only one running simulations pays for the comparison.
+    if (this.#running.size === 0) return;
     const now = new Set(this.#room.presence.keys());
-    if (this.#running.size > 0) {
-      for (const s of now) if (!this.#members.has(s)) this.#broadcastEvent({ type: 'joined', sessionId: s });
-      for (const s of this.#members) if (!now.has(s)) this.#broadcastEvent({ type: 'left', sessionId: s });
-    }
+    for (const s of now) if (!this.#members.has(s)) this.#broadcastEvent({ type: 'joined', sessionId: s });
+    for (const s of this.#members) if (!now.has(s)) this.#broadcastEvent({ type: 'left', sessionId: s });
     this.#members = now;
   }
 
