@@ -15,7 +15,6 @@ import { handleEvent } from '../../dist/actors/hub/events.js';
 import { decideNafr } from '../../dist/src/core/naf.js';
 import { guestPermissions } from '../../dist/src/core/permissions.js';
 import { MemoryMetrics } from '../../dist/src/adapters/memory-metrics.js';
-import { frameText } from '../../dist/src/ws/ws-frame.js';
 import pino from 'pino';
 
 const { values } = parseArgs({ options: { messages: { type: 'string', default: '20000' }, rounds: { type: 'string', default: '6' }, json: { type: 'boolean', default: false } } });
@@ -32,7 +31,7 @@ const conn = (i) => ({
   sessionToken: 't',
   isOpen: true,
   send(frame) {
-    sink += frameText(frame.bytes(2)).length;
+    sink += frame.wire(2).length;
   },
   endChannel() {},
 });

@@ -62,7 +62,6 @@ interface CounterValue {
 }
 
 interface CounterEntry {
-  readonly counter: Counter<string>;
   readonly labelNames: ReadonlySet<string>;
   /** Keyed like the memory adapter, so `get` tells label sets apart exactly. */
   readonly values: Map<string, CounterValue>;
@@ -70,7 +69,9 @@ interface CounterEntry {
 
 function keyOf(labels?: Labels): string {
   if (!labels) return '';
-  return Object.keys(labels)
+  const names = Object.keys(labels);
+  if (names.length === 1) return `${names[0]}=${labels[names[0]!]}`;
+  return names
     .sort()
     .map((k) => `${k}=${labels[k]}`)
     .join(',');
@@ -110,13 +111,19 @@ export class PromMetrics implements Metrics {
 
   inc(name: string, labels?: Labels, by = 1): void {
     if (!Number.isFinite(by) || by < 0) throw new TypeError(`counter ${name} cannot change by ${by}`);
-    let entry = this.#counters.get(name) ?? this.#newCounter(name, Object.keys(labels ?? {}), []);
+    const entry = this.#counters.get(name) ?? this.#newCounter(name, Object.keys(labels ?? {}), []);
+    const held = entry.values.get(keyOf(labels));
+    if (held) {
+      held.value += by;
+      return;
+    }
+    this.#addSeries(entry, name, labels, by);
+  }
+
+  /** The first increment of a label set: widens the counter when the set brings a new label name. */
+  #addSeries(entry: CounterEntry, name: string, labels: Labels | undefined, by: number): void {
     if (labels && Object.keys(labels).some((l) => !entry.labelNames.has(l))) entry = this.#widen(entry, name, labels);
-    const key = keyOf(labels);
-    const held = entry.values.get(key);
-    if (held) held.value += by;
-    else entry.values.set(key, { labels: { ...labels }, value: by });
-    entry.counter.inc({ ...labels }, by);
+    entry.values.set(keyOf(labels), { labels: { ...labels }, value: by });
   }
 
   get(name: string, labels?: Labels): number {
@@ -169,9 +176,19 @@ export class PromMetrics implements Metrics {
 
   #newCounter(name: string, labelNames: readonly string[], values: readonly (readonly [string, CounterValue])[]): CounterEntry {
     this.#checkFree(name, labelNames);
-    const counter = new Counter({ name, help: `Counter ${name}.`, labelNames: [...labelNames], registers: [this.#registry] });
-    for (const [, { labels, value }] of values) counter.inc({ ...labels }, value);
-    const entry: CounterEntry = { counter, labelNames: new Set(labelNames), values: new Map(values) };
+    const held = new Map(values);
+    // The values live in `held`, where an increment is one Map lookup; prom-client reads them at scrape time.
+    new Counter({
+      name,
+      help: `Counter ${name}.`,
+      labelNames: [...labelNames],
+      registers: [this.#registry],
+      collect() {
+        this.reset();
+        for (const { labels, value } of held.values()) this.inc({ ...labels }, value);
+      },
+    });
+    const entry: CounterEntry = { labelNames: new Set(labelNames), values: held };
     this.#counters.set(name, entry);
     return entry;
   }

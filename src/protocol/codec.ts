@@ -5,6 +5,7 @@
  * whatever addressing could be recovered, so the caller can reply or close.
  */
 import type { InFrame, Payload, WireVersion } from './frames.js';
+import { frameText } from './ws-frame.js';
 
 export type DecodeResult =
   | { readonly ok: true; readonly frame: InFrame }
@@ -99,10 +100,10 @@ export function encodeText(vsn: WireVersion, joinRef: string | null, ref: string
 }
 
 /**
- * One outbound frame, encoded lazily and at most once per wire version, so a
- * broadcast to many sockets costs one JSON.stringify and one Buffer per
- * version. `isDroppable` marks unreliable traffic that a socket which has
- * fallen behind may skip.
+ * One outbound frame, encoded lazily and at most once per wire version,
+ * straight into its websocket frame, so a broadcast to many sockets costs one
+ * JSON.stringify and one Buffer per version. `isDroppable` marks unreliable
+ * traffic that a socket which has fallen behind may skip.
  */
 export class OutFrame {
   #payloadJson: string | undefined;
@@ -123,9 +124,20 @@ export class OutFrame {
     return new OutFrame(joinRef, ref, topic, 'phx_reply', { status, response });
   }
 
+  /** The frame as one websocket text frame (header and message), the same Buffer on every call. */
+  wire(vsn: WireVersion): Buffer {
+    if (vsn === 2) return (this.#v2 ??= frameText(encodeText(2, this.joinRef, this.ref, this.topic, this.event, this.#json())));
+    return (this.#v1 ??= frameText(encodeText(1, this.joinRef, this.ref, this.topic, this.event, this.#json())));
+  }
+
+  /** The message alone, without the websocket header. */
   bytes(vsn: WireVersion): Buffer {
-    this.#payloadJson ??= JSON.stringify(this.payload);
-    if (vsn === 2) return (this.#v2 ??= Buffer.from(encodeText(2, this.joinRef, this.ref, this.topic, this.event, this.#payloadJson)));
-    return (this.#v1 ??= Buffer.from(encodeText(1, this.joinRef, this.ref, this.topic, this.event, this.#payloadJson)));
+    const wire = this.wire(vsn);
+    const lengthByte = wire[1]!;
+    return wire.subarray(lengthByte < 126 ? 2 : lengthByte === 126 ? 4 : 10);
+  }
+
+  #json(): string {
+    return (this.#payloadJson ??= JSON.stringify(this.payload));
   }
 }

@@ -23,7 +23,6 @@ import type { Metrics } from '../ports/metrics.js';
 import { decodeText, OutFrame, peekBinaryPush } from '../protocol/codec.js';
 import { CloseCode, PHOENIX_TOPIC, PhxEvent, type InFrame, type WireVersion } from '../protocol/frames.js';
 import type { Flushable, FlushScheduler } from './flush.js';
-import { frameText } from './ws-frame.js';
 
 export interface ConnectionDeps {
   readonly clock: Clock;
@@ -98,15 +97,14 @@ export class PhxConnection implements ChannelConn, Flushable {
       this.deps.metrics.inc('ws_dropped_total', { reason: 'slow_consumer' });
       return;
     }
-    const bytes = frameText(frame.bytes(this.vsn));
-    this.#queue.push(bytes);
+    const bytes = frame.wire(this.vsn);
+    // A socket with frames queued is already marked for the next flush.
+    if (this.#queue.push(bytes) === 1) this.deps.scheduler.mark(this);
     this.#queuedBytes += bytes.length;
     if (this.#backlog() > this.deps.socketBufferMaxBytes) {
       this.deps.metrics.inc('ws_closed_total', { reason: 'slow_consumer' });
       this.close(CloseCode.SLOW_CONSUMER, 'slow consumer');
-      return;
     }
-    this.deps.scheduler.mark(this);
   }
 
   flush(): number {
@@ -159,7 +157,7 @@ export class PhxConnection implements ChannelConn, Flushable {
       this.close(CloseCode.RATE_LIMITED, 'rate limit exceeded');
       return;
     }
-    const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer);
+    const bytes = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
     if (isBinary) return this.#onBinary(bytes);
     const decoded = decodeText(bytes.toString('utf8'), this.vsn);
     if (!decoded.ok) {

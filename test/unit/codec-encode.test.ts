@@ -126,15 +126,30 @@ describe('encodeText', () => {
 });
 
 describe('OutFrame', () => {
-  it('encodes each version once and returns the same Buffer afterwards', () => {
+  it('encodes each version once, as one websocket text frame, and returns the same Buffer afterwards', () => {
     const frame = new OutFrame(null, null, 'hub:AbCdEfG', 'naf', { dataType: 'u', data: {} });
-    const v2a = frame.bytes(2);
-    const v1a = frame.bytes(1);
-    expect(frame.bytes(2)).toBe(v2a);
-    expect(frame.bytes(1)).toBe(v1a);
+    const v2a = frame.wire(2);
+    const v1a = frame.wire(1);
+    expect(frame.wire(2)).toBe(v2a);
+    expect(frame.wire(1)).toBe(v1a);
     expect(v1a).not.toBe(v2a);
-    expect(v2a.toString('utf8')).toBe(encodeText(2, null, null, 'hub:AbCdEfG', 'naf', '{"dataType":"u","data":{}}'));
-    expect(v1a.toString('utf8')).toBe(encodeText(1, null, null, 'hub:AbCdEfG', 'naf', '{"dataType":"u","data":{}}'));
+    expect(frame.bytes(2).buffer).toBe(v2a.buffer);
+    expect(frame.bytes(2).toString('utf8')).toBe(encodeText(2, null, null, 'hub:AbCdEfG', 'naf', '{"dataType":"u","data":{}}'));
+    expect(frame.bytes(1).toString('utf8')).toBe(encodeText(1, null, null, 'hub:AbCdEfG', 'naf', '{"dataType":"u","data":{}}'));
+    // FIN + text opcode, unmasked, with the 7-bit length.
+    expect([v2a[0], v2a[1]]).toEqual([0x81, frame.bytes(2).length]);
+  });
+
+  it('frames long messages with the 16-bit and 64-bit lengths of RFC 6455', () => {
+    for (const size of [125, 126, 65535, 65536]) {
+      const frame = new OutFrame(null, null, 't', 'e', { s: 'x'.repeat(size) });
+      const message = frame.bytes(2);
+      const wire = frame.wire(2);
+      expect(wire.length - message.length).toBe(message.length < 126 ? 2 : message.length < 65536 ? 4 : 10);
+      if (message.length >= 126 && message.length < 65536) expect([wire[1], wire.readUInt16BE(2)]).toEqual([126, message.length]);
+      if (message.length >= 65536) expect([wire[1], Number(wire.readBigUInt64BE(2))]).toEqual([127, message.length]);
+      expect(JSON.parse(message.toString('utf8'))[4].s).toHaveLength(size);
+    }
   });
 
   it('is not droppable unless asked', () => {
