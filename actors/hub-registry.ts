@@ -18,7 +18,7 @@ import { decideJoin } from '../src/core/join.js';
 import type { Payload } from '../src/protocol/frames.js';
 import { countPresences } from '../src/core/presence.js';
 import { isSid } from '../src/core/sids.js';
-import { decodeEnvelope, decodeState, encodeEnvelope, encodeState, type Envelope } from '../src/core/mesh.js';
+import { decodeEnvelopes, decodeState, encodeState, type InEnvelope } from '../src/core/mesh.js';
 import { AppError } from '../src/errors.js';
 import type { Bus, BusSubscription } from '../src/ports/bus.js';
 import type { Leases } from '../src/ports/leases.js';
@@ -26,6 +26,7 @@ import type { Timer } from '../src/ports/clock.js';
 import type { RoomObject, Store } from '../src/ports/store.js';
 import { OutFrame } from '../src/protocol/codec.js';
 import { RoomHome } from './hub/home.js';
+import { BusRoomLink, LinkFlusher } from './room-link.js';
 import { ensureHost } from './hub/host.js';
 import { spawnHubActor } from './hub/hub-actor.js';
 import type { HubItem, HubMsg } from './hub/hub-msg.js';
@@ -69,7 +70,7 @@ class LiveRoom {
   subscriptions: BusSubscription[] = [];
   home: RoomHome | undefined;
   /** Envelopes and commands that arrived after the state was applied but before the actor existed. */
-  early: (Envelope | { readonly cmd: RoomCommand })[] = [];
+  early: (InEnvelope | { readonly cmd: RoomCommand })[] = [];
 
   constructor(
     readonly room: Room,
@@ -89,6 +90,7 @@ export class HubRegistry {
   /** Simulation hosts saving their last snapshots; close() waits for them. */
   readonly #closingSims = new Set<Promise<void>>();
   #closed = false;
+  readonly #linkFlusher = new LinkFlusher();
 
   readonly #roomDeps: HubDeps;
   /** Rooms with anyone in them, here or elsewhere, make sure their SFU is alive. */
@@ -108,6 +110,8 @@ export class HubRegistry {
     } catch (err) {
       this.#deps.log.error({ err, hubSid, op: cmd.op }, 'room command listener failed');
     }
+    // A command must not overtake what the room here published before it.
+    this.#rooms.get(hubSid)?.room.link.flush();
     this.#deps.bus?.publish(`hub.${hubSid}.ctl`, encodeCommand(cmd)).catch((err: unknown) => {
       this.#deps.metrics.inc('mesh_publish_errors_total');
       this.#deps.log.warn({ err, hubSid }, 'could not publish a room command');
@@ -216,16 +220,20 @@ export class HubRegistry {
     const { room } = live;
     const sid = room.hub.hubSid;
     const { nodeId, log, metrics } = this.#deps;
-    let buffer: Envelope[] | null = [];
-    const onEnvelope = (data: Uint8Array) => {
-      const env = decodeEnvelope(data);
-      if (!env || env.n === nodeId) return metrics.inc('mesh_envelopes_dropped_total');
+    let buffer: InEnvelope[] | null = [];
+    const onEnvelope = (env: InEnvelope) => {
+      if (env.n === nodeId) return metrics.inc('mesh_envelopes_dropped_total');
       this.#deps.sawNode?.(env.n);
       if (buffer) buffer.push(env);
       else if (!live.ref) live.early.push(env);
       else this.#enqueue(live, { type: 'hub/remote', env });
     };
-    live.subscriptions.push(await bus.subscribe(`hub.${sid}.m`, (msg) => onEnvelope(msg.data)));
+    const onBatch = (data: Uint8Array) => {
+      const { envelopes, dropped } = decodeEnvelopes(data);
+      if (dropped > 0) metrics.inc('mesh_envelopes_dropped_total', undefined, dropped);
+      for (const env of envelopes) onEnvelope(env);
+    };
+    live.subscriptions.push(await bus.subscribe(`hub.${sid}.m`, (msg) => onBatch(msg.data)));
     live.subscriptions.push(
       await bus.subscribe(`hub.${sid}.ctl`, (msg) => {
         const cmd = decodeCommand(msg.data);
@@ -247,8 +255,18 @@ export class HubRegistry {
     }
     for (const env of buffer) if (env.q > (room.seen[env.n] ?? 0)) room.applyRemote(env);
     buffer = null;
-    let own = state?.seq[nodeId] ?? 0;
-    live.subscriptions.push(await bus.subscribe(`hub.${sid}.state`, (msg) => msg.respond?.(encodeState(room.state({ ...room.seen, [nodeId]: own })))));
+    const link = new BusRoomLink({
+      bus,
+      flusher: this.#linkFlusher,
+      subject: `hub.${sid}.m`,
+      nodeId,
+      lastSeq: state?.seq[nodeId] ?? 0,
+      onError: (err) => {
+        metrics.inc('mesh_publish_errors_total');
+        log.debug({ err, hubSid: sid }, 'publish failed');
+      },
+    });
+    live.subscriptions.push(await bus.subscribe(`hub.${sid}.state`, (msg) => msg.respond?.(encodeState(room.state({ ...room.seen, [nodeId]: link.seq })))));
     if (this.#deps.leases) {
       const home = new RoomHome(room, { bus, leases: this.#deps.leases, nodeId, clock: this.#deps.clock, metrics, log, leaseTtlMs: this.#deps.leaseTtlMs });
       live.home = home;
@@ -256,15 +274,7 @@ export class HubRegistry {
       room.admit = (session) => home.admit(session);
       room.home = home;
     }
-    room.link = {
-      publish: (body) => {
-        own++;
-        bus.publish(`hub.${sid}.m`, encodeEnvelope({ ...body, n: nodeId, q: own } as Envelope)).catch((err: unknown) => {
-          metrics.inc('mesh_publish_errors_total');
-          log.debug({ err, hubSid: sid }, 'publish failed');
-        });
-      },
-    };
+    room.link = link;
   }
 
   #start(live: LiveRoom): LiveRoom {
@@ -340,6 +350,7 @@ export class HubRegistry {
         : err instanceof AppError && err.code === 'STORE_UNAVAILABLE'
           ? new AppError('STORE_UNAVAILABLE', 'the room cannot be loaded now; try again shortly')
           : new AppError('JOIN_CRASHED', 'join failed on the server');
+    this.#deps.metrics.inc('hub_joins_refused_total', { reason: reply.reason });
     item.conn.send(OutFrame.reply(item.joinRef, item.ref, topic, 'error', reply.toReply()));
     item.conn.endChannel(topic, item.joinRef, 'refused');
   }
@@ -378,6 +389,8 @@ export class HubRegistry {
   #forget(live: LiveRoom, before?: Promise<void>): void {
     live.idleTimer?.cancel();
     if (this.#rooms.get(live.room.hub.hubSid) === live) this.#rooms.delete(live.room.hub.hubSid);
+    // What the room said last (its members' leaves) goes out before this node stops listening.
+    live.room.link.flush();
     // Not in the room here any more: stop listening to it (the bus may already be closed at shutdown).
     for (const sub of live.subscriptions.splice(0)) sub.unsubscribe().catch(() => undefined);
     // Releasing the lease lets a node that still has members take the room over at once (after `before`, the snapshots).

@@ -14,6 +14,7 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { errors as joseErrors, jwtVerify } from 'jose';
 import { HUB_PERMISSION_NAMES, type HubPermissionName } from '../src/core/permissions.js';
 import { AppError } from '../src/errors.js';
+import type { Metrics } from '../src/ports/metrics.js';
 
 const PERMS_AUDIENCE = 'ret_perms';
 const DRIFT_S = 60;
@@ -35,14 +36,18 @@ export interface PermsVerifierOptions {
   readonly issuer: string;
   /** Milliseconds since the epoch (the injected Clock's `now`). */
   now(): number;
+  /** Counts tokens that do not verify in `tokens_refused_total{token: 'perms', reason}` (`expired` or `invalid`). */
+  readonly metrics?: Metrics;
 }
 
 export class PermsVerifier {
   readonly #key: KeyObject;
   readonly #issuer: string;
   readonly #now: () => number;
+  readonly #metrics: Metrics | undefined;
 
   constructor(opts: PermsVerifierOptions) {
+    this.#metrics = opts.metrics;
     this.#key = createPublicKey(opts.permsKeyPem);
     this.#issuer = opts.issuer;
     this.#now = opts.now;
@@ -66,7 +71,9 @@ export class PermsVerifier {
         currentDate: new Date(this.#now()),
       }));
     } catch (err) {
-      const why = err instanceof joseErrors.JWTExpired ? 'has expired' : 'does not verify';
+      const isExpired = err instanceof joseErrors.JWTExpired;
+      this.#metrics?.inc('tokens_refused_total', { token: 'perms', reason: isExpired ? 'expired' : 'invalid' });
+      const why = isExpired ? 'has expired' : 'does not verify';
       throw new AppError('SIGN_IN_FAILED', `the perms token ${why}`, { cause: err });
     }
     if (payload['hub_id'] !== expected.roomId) throw new AppError('JOIN_DENIED', 'the perms token is for another room');

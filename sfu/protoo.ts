@@ -14,7 +14,9 @@
  * Frames that are not protoo: a text frame that is JSON but not a protoo
  * message is counted and ignored, as protoo's own `Message.parse` ignores it.
  * A text frame that is not JSON at all, or a binary frame, is not a protoo
- * client talking: it is counted and the socket is closed (1007, 1003).
+ * client talking: it is counted and the socket is closed (1007, 1003). So is
+ * a frame nesting deeper than MAX_JSON_DEPTH (1007, unparsed); a frame
+ * larger than the socket's limit is closed by ws itself (1009) and counted.
  *
  * Close: `close(code)` closes the socket; when the socket is gone (either
  * side), every request still waiting for the client rejects with
@@ -23,6 +25,7 @@
  */
 import { AppError, toAppError } from '../src/errors.js';
 import type { Clock, Timer } from '../src/ports/clock.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from '../src/protocol/json-depth.js';
 
 /** protoo-client does not retry a socket the server closed with this code. */
 export const CLOSE_PEER = 4000;
@@ -71,15 +74,16 @@ export interface ProtooNotification {
 
 export type ProtooMessage = ProtooRequest | ProtooResponse | ProtooNotification;
 
-export type BadFrame = 'json' | 'shape' | 'binary';
+export type BadFrame = 'json' | 'shape' | 'binary' | 'too_deep' | 'too_large';
 
-export type ParseResult = { readonly ok: true; readonly message: ProtooMessage } | { readonly ok: false; readonly problem: Exclude<BadFrame, 'binary'> };
+export type ParseResult = { readonly ok: true; readonly message: ProtooMessage } | { readonly ok: false; readonly problem: 'json' | 'shape' | 'too_deep' };
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isId = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 
 /** Parses one text frame the way protoo does; absent or null `data` becomes `{}`. */
 export function parseMessage(text: string): ParseResult {
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return { ok: false, problem: 'too_deep' };
   let v: unknown;
   try {
     v = JSON.parse(text);
@@ -168,7 +172,10 @@ export class ProtooPeer {
     ws.on('pong', () => {
       this.#isAlive = true;
     });
-    ws.on('error', () => ws.terminate());
+    ws.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') deps.badFrame('too_large');
+      ws.terminate();
+    });
   }
 
   get closed(): boolean {
@@ -237,6 +244,7 @@ export class ProtooPeer {
     if (!parsed.ok) {
       this.#deps.badFrame(parsed.problem);
       if (parsed.problem === 'json') this.close(CLOSE_INVALID, 'not JSON');
+      if (parsed.problem === 'too_deep') this.close(CLOSE_INVALID, 'nests too deeply');
       return;
     }
     const m = parsed.message;

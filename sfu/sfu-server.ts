@@ -4,6 +4,8 @@
  * id>` (anything else is refused with 400), asking for the `protoo`
  * subprotocol, which is echoed; messages are limited to 960 KB, as dialog's
  * (both done by the injected `upgrade`, since only src/ws speaks `ws`).
+ * An address holding its most sockets (`addressLimit`) gets 429; every
+ * refused upgrade counts in `sfu_upgrades_refused_total{reason}`.
  * Rooms are created on first connection (single-flight) and closed when
  * their last peer leaves; a second connection with a peer id already in the
  * room closes the earlier peer, as dialog does.
@@ -20,6 +22,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
+import type { AddressLimit } from '../src/core/address-limit.js';
 import { decodeCommand, type RoomCommand } from '../src/core/control.js';
 import { isSid } from '../src/core/sids.js';
 import { AppError } from '../src/errors.js';
@@ -71,11 +74,15 @@ export interface SfuServerDeps {
   readonly limits: { readonly maxProducersPerPeer: number; readonly maxVideoProducersPerRoom: number; readonly maxConsumers: number };
   /** The cluster: room commands arrive on `hub.<sid>.ctl`. */
   readonly bus?: Bus;
+  /** Open sockets per client address; unlimited without. */
+  readonly addressLimit?: AddressLimit;
 }
 
-function refuseUpgrade(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
-}
+const REFUSALS = {
+  400: { text: 'Bad Request', reason: 'bad_request' },
+  429: { text: 'Too Many Requests', reason: 'too_many_connections' },
+  503: { text: 'Service Unavailable', reason: 'unavailable' },
+} as const;
 
 export class SfuServer {
   readonly #deps: SfuServerDeps;
@@ -117,18 +124,25 @@ export class SfuServer {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const roomId = url.searchParams.get('roomId') ?? '';
     const peerId = url.searchParams.get('peerId') ?? '';
-    if (this.#closing) return refuseUpgrade(socket, 503, 'Service Unavailable');
-    if (!isSid(roomId) || peerId === '' || peerId.length > MAX_PEER_ID) return refuseUpgrade(socket, 400, 'Bad Request');
+    if (this.#closing) return this.#refuse(socket, 503);
+    if (!isSid(roomId) || peerId === '' || peerId.length > MAX_PEER_ID) return this.#refuse(socket, 400);
     socket.on('error', () => socket.destroy());
+    if (socket.destroyed) return;
+    const limit = this.#deps.addressLimit;
+    if (limit) {
+      const address = limit.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+      if (!limit.tryAcquire(address)) return this.#refuse(socket, 429);
+      socket.once('close', () => limit.release(address));
+    }
     this.#arriving.set(roomId, (this.#arriving.get(roomId) ?? 0) + 1);
     this.#room(roomId)
       .then((room) => {
-        if (socket.destroyed || this.#closing || room.isClosed) return refuseUpgrade(socket, 503, 'Service Unavailable');
+        if (socket.destroyed || this.#closing || room.isClosed) return this.#refuse(socket, 503);
         this.#deps.upgrade(req, socket, head, (ws) => this.#accept(ws, room, peerId));
       })
       .catch((err: unknown) => {
         this.#deps.log.warn({ err, hubSid: roomId }, 'sfu room not opened');
-        refuseUpgrade(socket, 503, 'Service Unavailable');
+        this.#refuse(socket, 503);
       })
       .finally(() => {
         const left = (this.#arriving.get(roomId) ?? 1) - 1;
@@ -137,6 +151,12 @@ export class SfuServer {
         const room = this.#rooms.get(roomId);
         if (room) this.#closeIfEmpty(room);
       });
+  }
+
+  #refuse(socket: Duplex, status: keyof typeof REFUSALS): void {
+    const { text, reason } = REFUSALS[status];
+    this.#deps.metrics.inc('sfu_upgrades_refused_total', { reason });
+    socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
   }
 
   /** Applies a relay command to the room `hubSid` if it is held here (see SfuRoom.apply). */

@@ -3,6 +3,7 @@
  * `loadConfig`, validated with ajv, deep-frozen and passed down. Invalid
  * configuration fails at boot with every error listed.
  */
+import { isIP } from 'node:net';
 import { Ajv } from 'ajv';
 import type { FromSchema } from 'json-schema-to-ts';
 import { AppError } from './errors.js';
@@ -22,6 +23,11 @@ export const configSchema = {
     ratePerSec: { type: 'number', exclusiveMinimum: 0, default: 100, description: 'Sustained inbound frames per second per socket.' },
     rateBurst: { type: 'integer', minimum: 1, default: 200, description: 'Inbound frames a socket may send at once above the sustained rate.' },
     idleTimeoutMs: { type: 'integer', minimum: 100, default: 60000, description: 'A socket that sends nothing for this long is closed (Phoenix: 60 s).' },
+    maxConnectionsPerIp: { type: 'integer', minimum: 1, default: 100, description: 'Websockets one client address may hold open at once, on the relay socket and on the SFU each; past it the upgrade gets 429.' },
+    maxChannelsPerSocket: { type: 'integer', minimum: 1, maximum: 1000, default: 8, description: 'Rooms (hub channels) one socket may join at once; more joins get a too_many_channels error.' },
+    trustedProxies: { type: 'string', default: '', description: 'Addresses or CIDR ranges of proxies (an ingress) whose X-Forwarded-For names the client, comma-separated; per-address limits then count that client. Empty trusts none.' },
+    httpHeadersTimeoutMs: { type: 'integer', minimum: 100, default: 15000, description: 'A request (websocket upgrades too) whose headers have not all arrived this long after it began gets 408 and is closed (slowloris).' },
+    httpRequestTimeoutMs: { type: 'integer', minimum: 100, default: 300000, description: 'A request (headers and body, so uploads too) not received in full this long after it began gets 408 and is closed.' },
     roomIdleMs: { type: 'integer', minimum: 0, default: 30000, description: 'A room actor stops this long after its last member leaves.' },
     socketBufferBytes: { type: 'integer', minimum: 1024, default: 1048576, description: 'Above this many queued bytes a socket stops receiving unreliable traffic (nafr, um).' },
     socketBufferMaxBytes: { type: 'integer', minimum: 1024, default: 8388608, description: 'Above this many queued bytes a socket is closed with 1013.' },
@@ -66,7 +72,7 @@ export const configSchema = {
     sfuAnnounceMs: { type: 'integer', minimum: 100, default: 2000, description: 'How often an SFU announces itself and its load on the bus; one not heard from for three periods is taken for gone.' },
     metricsToken: { type: 'string', minLength: 16, description: 'Bearer token GET /metrics requires (`Authorization: Bearer <token>`); unset, /metrics is open.' },
   },
-  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'flushMaxMs', 'defaultRoomSize', 'maxRoomSize', 'maxNafBytes', 'maxEntitiesPerSession', 'handoverLeadMs', 'maxUploadBytes', 'uploadTtlMs', 'nodeDownMs', 'leaseTtlMs', 'drainGraceMs', 'autoMigrate', 'permissiveRooms', 'simModules', 'simMaxBodies', 'simTickBudgetMs', 'simSnapshotMs', 'simIdleMs', 'chatHistory', 'createHubPerSec', 'httpRatePerMin', 'accountTokenTtlS', 'role', 'sfuPort', 'sfuAnnouncedIp', 'sfuRtcMinPort', 'sfuRtcMaxPort', 'sfuMaxProducersPerPeer', 'sfuMaxVideoProducersPerRoom', 'sfuMaxConsumers', 'sfuMaxIncomingBitrate', 'sfuAnnounceMs'],
+  required: ['host', 'port', 'dataDir', 'logLevel', 'maxFrameBytes', 'ratePerSec', 'rateBurst', 'idleTimeoutMs', 'maxConnectionsPerIp', 'maxChannelsPerSocket', 'trustedProxies', 'httpHeadersTimeoutMs', 'httpRequestTimeoutMs', 'roomIdleMs', 'socketBufferBytes', 'socketBufferMaxBytes', 'flushMaxMs', 'defaultRoomSize', 'maxRoomSize', 'maxNafBytes', 'maxEntitiesPerSession', 'handoverLeadMs', 'maxUploadBytes', 'uploadTtlMs', 'nodeDownMs', 'leaseTtlMs', 'drainGraceMs', 'autoMigrate', 'permissiveRooms', 'simModules', 'simMaxBodies', 'simTickBudgetMs', 'simSnapshotMs', 'simIdleMs', 'chatHistory', 'createHubPerSec', 'httpRatePerMin', 'accountTokenTtlS', 'role', 'sfuPort', 'sfuAnnouncedIp', 'sfuRtcMinPort', 'sfuRtcMaxPort', 'sfuMaxProducersPerPeer', 'sfuMaxVideoProducersPerRoom', 'sfuMaxConsumers', 'sfuMaxIncomingBitrate', 'sfuAnnounceMs'],
 } as const;
 
 export type Config = Readonly<FromSchema<typeof configSchema>>;
@@ -85,6 +91,11 @@ export const configEnv: Readonly<Record<ConfigKey, string>> = {
   ratePerSec: 'HUBMESH_RATE_PER_SEC',
   rateBurst: 'HUBMESH_RATE_BURST',
   idleTimeoutMs: 'HUBMESH_IDLE_TIMEOUT_MS',
+  maxConnectionsPerIp: 'HUBMESH_MAX_CONNECTIONS_PER_IP',
+  maxChannelsPerSocket: 'HUBMESH_MAX_CHANNELS_PER_SOCKET',
+  trustedProxies: 'HUBMESH_TRUSTED_PROXIES',
+  httpHeadersTimeoutMs: 'HUBMESH_HTTP_HEADERS_TIMEOUT_MS',
+  httpRequestTimeoutMs: 'HUBMESH_HTTP_REQUEST_TIMEOUT_MS',
   roomIdleMs: 'HUBMESH_ROOM_IDLE_MS',
   socketBufferBytes: 'HUBMESH_SOCKET_BUFFER_BYTES',
   socketBufferMaxBytes: 'HUBMESH_SOCKET_BUFFER_MAX_BYTES',
@@ -170,6 +181,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, ov
   atLeast('socketBufferBytes', 'socketBufferMaxBytes');
   atLeast('defaultRoomSize', 'maxRoomSize');
   atLeast('sfuRtcMinPort', 'sfuRtcMaxPort');
+  atLeast('httpHeadersTimeoutMs', 'httpRequestTimeoutMs');
+  for (const entry of String(raw['trustedProxies'] ?? '').split(',').map((e) => e.trim())) {
+    const [ip = '', bits] = entry.split('/');
+    if (entry !== '' && (isIP(ip) === 0 || (bits !== undefined && !/^\d{1,3}$/.test(bits)))) problems.push(`${configEnv.trustedProxies}: ${JSON.stringify(entry)} is not an address or a CIDR range`);
+  }
   if ((raw['oidcIssuer'] === undefined) !== (raw['oidcJwksUrl'] === undefined)) problems.push(`${configEnv.oidcIssuer} and ${configEnv.oidcJwksUrl} must be set together`);
   if (raw['oidcAudience'] !== undefined && raw['oidcIssuer'] === undefined) problems.push(`${configEnv.oidcAudience} needs ${configEnv.oidcIssuer}`);
   if (problems.length > 0) {

@@ -46,6 +46,10 @@ export const ErrorCode = {
   TOO_MANY_PRODUCERS: { http: 429, reason: 'too_many_producers' },
   TOO_MANY_VIDEO_PRODUCERS: { http: 429, reason: 'too_many_video_producers' },
   SFU_FULL: { http: 503, reason: 'sfu_full' },
+  TOO_MANY_CONNECTIONS: { http: 429, reason: 'too_many_connections' },
+  TOO_MANY_CHANNELS: { http: 429, reason: 'too_many_channels' },
+  REQUEST_TIMEOUT: { http: 408, reason: 'request_timeout' },
+  HEADERS_TOO_LARGE: { http: 431, reason: 'header_overflow' },
 } as const satisfies Record<string, { http: number; reason: string }>;
 
 export type ErrorCodeName = keyof typeof ErrorCode;

@@ -31,9 +31,11 @@ import { openPgStore } from './adapters/pg-store.js';
 import { openPgliteStore } from './adapters/pglite-store.js';
 import { SystemClock } from './adapters/system-clock.js';
 import type { Config } from './config.js';
+import { AddressLimit } from './core/address-limit.js';
 import { encodeSfuAnnouncement, SFU_ANNOUNCE_SUBJECT, type SfuAnnouncement } from './core/sfu-placement.js';
 import { AppError } from './errors.js';
 import { accountRoutes } from './http/accounts.js';
+import { answerClientError, serverTimeouts, trustedProxies } from './http/client-limits.js';
 import { adminRoutes } from './http/admin.js';
 import { installErrorHandler } from './http/errors.js';
 import { healthRoutes } from './http/health.js';
@@ -157,6 +159,9 @@ const isSfuUpgrade = (url: URL): boolean => url.pathname === '/sfu' || (url.path
 /** Media sockets bind where the node listens: loopback stays loopback; a wildcard or a name binds every interface. */
 const mediaListenIp = (host: string): string | undefined => (isIPv4(host) && host !== '0.0.0.0' ? host : undefined);
 
+/** A count of websockets per client address (a relay's, or an SFU's), as HUBMESH_MAX_CONNECTIONS_PER_IP and HUBMESH_TRUSTED_PROXIES say. */
+const addressLimit = (config: Config): AddressLimit => new AddressLimit({ maxPerAddress: config.maxConnectionsPerIp, isTrustedProxy: trustedProxies(config.trustedProxies) });
+
 type SfuDeps = { readonly clock: Clock; readonly metrics: PromMetrics; readonly log: Logger; readonly bus: Bus | undefined; readonly tokens: JoseTokens; readonly media: MediaEngine | undefined };
 
 /** The SFU of a process: its engine, the perms-token check against the relay's key, and the limits. */
@@ -170,7 +175,8 @@ function createSfu(config: Config, deps: SfuDeps): SfuServer {
     metrics,
     bus,
     log: deps.log.child({ component: 'sfu' }),
-    verifier: new PermsVerifier({ permsKeyPem: deps.tokens.permsPublicKeyPem, issuer: deps.tokens.issuer, now: () => clock.now() }),
+    verifier: new PermsVerifier({ permsKeyPem: deps.tokens.permsPublicKeyPem, issuer: deps.tokens.issuer, now: () => clock.now(), metrics }),
+    addressLimit: addressLimit(config),
     limits: { maxProducersPerPeer: config.sfuMaxProducersPerPeer, maxVideoProducersPerRoom: config.sfuMaxVideoProducersPerRoom, maxConsumers: config.sfuMaxConsumers },
   });
   registerSfuGauges(metrics, sfu, engine);
@@ -214,11 +220,12 @@ export async function startSfuNode(config: Config, adapters: Pick<NodeAdapters, 
   const tokens = new JoseTokens(secrets.secret, secrets.permsKeyPem);
   const metrics = adapters.metrics ?? new PromMetrics();
   const sfu = createSfu(config, { clock, metrics, log, bus, tokens, media: adapters.media });
-  const server: Server = createServer((req, res) => {
+  const server: Server = createServer(serverTimeouts(config), (req, res) => {
     if (req.method === 'GET' && req.url === '/metrics') return answerScrape(req, res, { metrics, token: config.metricsToken });
     const isHealth = req.method === 'GET' && req.url === '/healthz';
     res.writeHead(isHealth ? 200 : 426, { 'content-type': 'text/plain' }).end(isHealth ? 'ok' : 'Upgrade Required');
   });
+  server.on('clientError', answerClientError(metrics));
   sfu.attach(server, () => true);
   await once(server.listen(config.sfuPort, config.host), 'listening').catch(async (err: unknown) => {
     await sfu.close();
@@ -255,7 +262,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
   const nodeId = bus?.nodeId ?? randomBytes(8).toString('hex');
   const leases = adapters.leases ?? (clusterBus instanceof NatsBus ? await clusterBus.openLeases(config.leaseTtlMs) : undefined);
   const secrets = await loadSecrets(config.dataDir, config.secret);
-  const tokens = new JoseTokens(secrets.secret, secrets.permsKeyPem, { accountTokenTtlS: config.accountTokenTtlS });
+  const tokens = new JoseTokens(secrets.secret, secrets.permsKeyPem, { accountTokenTtlS: config.accountTokenTtlS, metrics });
   const sfu = config.role === 'all' ? createSfu(config, { clock, metrics, log, bus, tokens, media: adapters.media }) : undefined;
   const identity = new AccountIdentity({
     store,
@@ -307,6 +314,8 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     log: log.child({ component: 'sockets' }),
     maxFrameBytes: config.maxFrameBytes,
     idleTimeoutMs: config.idleTimeoutMs,
+    maxChannelsPerSocket: config.maxChannelsPerSocket,
+    addressLimit: addressLimit(config),
     rateLimit: { perSec: config.ratePerSec, burst: config.rateBurst },
     socketBufferBytes: config.socketBufferBytes,
     flushMaxMs: config.flushMaxMs,
@@ -325,6 +334,10 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
   const app = Fastify({
     loggerInstance: log.child({ component: 'http' }) as FastifyBaseLogger,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+    http: serverTimeouts(config),
+    requestTimeout: config.httpRequestTimeoutMs,
+    trustProxy: trustedProxies(config.trustedProxies),
+    clientErrorHandler: answerClientError(metrics),
   });
   installErrorHandler(app);
   await app.register(rateLimit, {
@@ -333,6 +346,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     // Probes and the page clock (HEAD) are not the API.
     allowList: (req) => !req.url.startsWith('/api/'),
     errorResponseBuilder: (_req, ctx) => new AppError('RATE_LIMITED', `Rate limit exceeded, retry in ${ctx.after}`),
+    onExceeded: () => metrics.inc('http_refused_total', { reason: 'rate_limited' }),
   });
   await registerOpenapi(app, VERSION);
   await app.register(healthRoutes, { isReady: () => isReady, pingStore: () => store.ping(READY_PING_MS), isBusUp: () => bus?.isConnected });

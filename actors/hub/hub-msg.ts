@@ -3,7 +3,7 @@
  * client frame; the registry delivers them to the actor in batches, in order.
  */
 import type { RoomCommand } from '../../src/core/control.js';
-import type { Envelope } from '../../src/core/mesh.js';
+import type { InEnvelope } from '../../src/core/mesh.js';
 import type { InFrame, Payload } from '../../src/protocol/frames.js';
 import type { ChannelConn } from '../channel-conn.js';
 import type { Room } from './room.js';
@@ -36,7 +36,7 @@ export interface HubEvent {
 /** Something another node published about the room. */
 export interface HubRemote {
   readonly type: 'hub/remote';
-  readonly env: Envelope;
+  readonly env: InEnvelope;
 }
 
 /** Node `node` stopped heart-beating: its members have left. */

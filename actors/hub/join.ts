@@ -4,9 +4,10 @@
  * and the joiner gets an explicit `presence_state`, because Hubs waits for it
  * (parity 2.11). An `auth_token` that does not verify makes a guest join, as in
  * Reticulum; the check runs off the actor (Room.run), so a slow database
- * never holds up the room.
+ * never holds up the room. Every refusal counts in
+ * `hub_joins_refused_total{reason}`.
  */
-import type { ErrorCodeName } from '../../src/errors.js';
+import { ErrorCode, type ErrorCodeName } from '../../src/errors.js';
 import { decideJoin, roomFullMessage } from '../../src/core/join.js';
 import { principalOf, type Principal } from '../../src/core/permissions.js';
 import { ensureHost } from './host.js';
@@ -15,6 +16,7 @@ import { signPerms } from './perms.js';
 import type { Room } from './room.js';
 
 function refuse(room: Room, msg: HubJoin, code: ErrorCodeName, message: string): void {
+  room.deps.metrics.inc('hub_joins_refused_total', { reason: ErrorCode[code].reason });
   room.replyError(msg.conn, msg.joinRef, msg.ref, code, message);
   msg.conn.endChannel(room.topic, msg.joinRef, 'refused');
 }

@@ -12,7 +12,7 @@ import { ErrorCode } from '../../src/errors.js';
 import { applyDecided, arbitrate } from '../../src/core/arbiter.js';
 import { SERVER_OWNER } from '../../src/sim/simulation.js';
 import { EntityTable } from '../../src/core/entities.js';
-import type { Envelope, RoomState } from '../../src/core/mesh.js';
+import type { Envelope, InEnvelope, RoomState } from '../../src/core/mesh.js';
 import { resolveLeave, snapshotMessages, type EntityMessage } from '../../src/core/entity-lifecycle.js';
 import type { RoomCommand } from '../../src/core/control.js';
 import { hubView, type Hub } from '../../src/core/hub.js';
@@ -77,10 +77,13 @@ export type EnvelopeBody = Body<Envelope>;
  * nothing.
  */
 export interface RoomLink {
-  publish(body: EnvelopeBody): void;
+  /** `payloadJson`: JSON.stringify of a broadcast's payload, when the room has it already. */
+  publish(body: EnvelopeBody, payloadJson?: string): void;
+  /** Publishes at once what is queued. */
+  flush(): void;
 }
 
-export const NO_LINK: RoomLink = { publish: () => undefined };
+export const NO_LINK: RoomLink = { publish: () => undefined, flush: () => undefined };
 
 /** One joined channel of one socket. */
 export interface Seat {
@@ -157,8 +160,8 @@ export class Room {
    * to every seat but `except`, skipping seats that block or are blocked by
    * `from`, and only to session `to` when given.
    */
-  broadcast(event: string, payload: Payload, opts: Delivery = {}): void {
-    const frame = new OutFrame(null, null, this.topic, event, payload, opts.isDroppable ?? false);
+  broadcast(event: string, payload: Payload, opts: Delivery = {}, payloadJson?: string): OutFrame {
+    const frame = new OutFrame(null, null, this.topic, event, payload, opts.isDroppable ?? false, payloadJson);
     const isFiltered = opts.to !== undefined || this.blocks.size > 0 || opts.isNaf === true;
     let delivered = 0;
     for (const [connId, seat] of this.seats) {
@@ -169,6 +172,7 @@ export class Room {
     }
     this.deps.metrics.inc('hub_broadcasts_total', { event });
     this.deps.metrics.inc('hub_deliveries_total', undefined, delivered);
+    return frame;
   }
 
   #accepts(seat: Seat, opts: Delivery): boolean {
@@ -183,16 +187,17 @@ export class Room {
 
   /** A broadcast to this node's members and, once, to the other nodes holding the room. */
   relay(event: string, payload: Payload, opts: Delivery = {}): void {
-    this.broadcast(event, payload, opts);
-    this.link.publish({ t: 'b', e: event, p: payload, f: opts.from, to: opts.to, d: opts.isDroppable, naf: opts.isNaf });
+    const frame = this.broadcast(event, payload, opts);
+    // The payload's JSON, made once for this node's sockets, goes to the other nodes as it is.
+    this.link.publish({ t: 'b', e: event, p: payload, f: opts.from, to: opts.to, d: opts.isDroppable, naf: opts.isNaf }, frame.payloadJson);
   }
 
   /** Relays entity messages this node decided (leave resolution) as NAF broadcasts from their `from` session. */
   relayDecided(messages: readonly EntityMessage[]): void {
     for (const { from, message } of messages) {
       const payload = { ...message, from_session_id: from };
-      this.broadcast('naf', payload, { from, isNaf: true });
-      this.link.publish({ t: 'b', e: 'naf', p: payload, f: from, naf: true, sys: true });
+      const frame = this.broadcast('naf', payload, { from, isNaf: true });
+      this.link.publish({ t: 'b', e: 'naf', p: payload, f: from, naf: true, sys: true }, frame.payloadJson);
       this.sims?.entitiesChanged(message);
     }
   }
@@ -422,7 +427,7 @@ export class Room {
   }
 
   /** Applies what another node published about this room. */
-  applyRemote(env: Envelope): void {
+  applyRemote(env: InEnvelope): void {
     this.seen[env.n] = env.q;
     switch (env.t) {
       case 'p':
@@ -435,7 +440,7 @@ export class Room {
         return this.publishSync();
       case 'b':
         if (env.naf === true) this.#followEntities(env);
-        this.broadcast(env.e, env.p, { from: env.f, to: env.to, isDroppable: env.d, isNaf: env.naf });
+        this.broadcast(env.e, env.p, { from: env.f, to: env.to, isDroppable: env.d, isNaf: env.naf }, env.pj);
         return;
     }
   }

@@ -27,6 +27,8 @@ for (let i = 0; i < count; i++) {
     // The load generator creates every room from one address at once.
     HUBMESH_CREATE_HUB_PER_SEC: '1000',
     HUBMESH_HTTP_RATE_PER_MIN: '100000',
+    // Every bench socket comes from 127.0.0.1 (idle-join opens 20,000).
+    HUBMESH_MAX_CONNECTIONS_PER_IP: '1000000',
     // The big-room scenario (--rooms 1 --clients 200) needs rooms past the default cap of 50.
     HUBMESH_MAX_ROOM_SIZE: '1000',
   });

@@ -22,6 +22,8 @@ const config = loadConfig({
   HUBMESH_LOG_LEVEL: 'warn',
   HUBMESH_DRAIN_GRACE_MS: '0',
   HUBMESH_SFU_MAX_CONSUMERS: o['max-consumers'],
+  // Every consumer peer of the load generators connects from 127.0.0.1.
+  HUBMESH_MAX_CONNECTIONS_PER_IP: '1000000',
 });
 // Logs go to stderr: stdout carries only the LISTEN line.
 const node = await startSfuNode(config, { logger: pino({ level: 'warn' }, pino.destination(2)) });

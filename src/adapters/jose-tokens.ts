@@ -1,5 +1,6 @@
 import { createPrivateKey, createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
-import { SignJWT, jwtVerify } from 'jose';
+import { errors as joseErrors, SignJWT, jwtVerify } from 'jose';
+import type { Metrics } from '../ports/metrics.js';
 import type { Payload } from '../protocol/frames.js';
 import type { Tokens } from '../ports/tokens.js';
 
@@ -18,7 +19,11 @@ export const DEFAULT_ACCOUNT_TOKEN_TTL_S = 12 * 7 * 24 * 3600;
 export interface JoseTokensOptions {
   /** How long an account token is valid, in seconds; default 12 weeks. */
   readonly accountTokenTtlS?: number;
+  /** Counts refused session and account tokens in `tokens_refused_total{token, reason}` (reason `expired` or `invalid`). */
+  readonly metrics?: Metrics;
 }
+
+const TOKEN_KIND: Readonly<Record<string, string>> = { [SESSION_AUDIENCE]: 'session', [ACCOUNT_AUDIENCE]: 'account' };
 
 /** Tokens signed with the node secret (sessions, accounts) and an RSA private key (perms), see ports/tokens.ts. */
 export class JoseTokens implements Tokens {
@@ -26,6 +31,7 @@ export class JoseTokens implements Tokens {
   readonly #secret: Uint8Array;
   readonly #permsKey: KeyObject;
   readonly #accountTtlS: number;
+  readonly #metrics: Metrics | undefined;
   readonly permsPublicKeyPem: string;
 
   /** `permsKeyPem` is a PKCS#8 RSA private key. */
@@ -35,6 +41,7 @@ export class JoseTokens implements Tokens {
     this.#secret = new TextEncoder().encode(secret);
     this.#permsKey = createPrivateKey(permsKeyPem);
     this.#accountTtlS = ttl;
+    this.#metrics = opts.metrics;
     this.permsPublicKeyPem = createPublicKey(this.#permsKey).export({ type: 'spki', format: 'pem' }).toString();
   }
 
@@ -89,7 +96,9 @@ export class JoseTokens implements Tokens {
     try {
       const { payload } = await jwtVerify(token, this.#secret, { algorithms: ['HS512'], audience, issuer: ISSUER, clockTolerance: DRIFT_S });
       return typeof payload.sub === 'string' ? payload.sub : null;
-    } catch {
+    } catch (err) {
+      // An expired token replayed is told apart in the count, never in the answer.
+      this.#metrics?.inc('tokens_refused_total', { token: TOKEN_KIND[audience] ?? audience, reason: err instanceof joseErrors.JWTExpired ? 'expired' : 'invalid' });
       return null;
     }
   }

@@ -24,6 +24,9 @@ export async function openPgStore(opts: PgStoreOptions): Promise<SqlStore> {
   });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => undefined);
+  // Nor one checked out at that moment: pg-pool listens for errors only on idle clients, and a client
+  // with no listener throws its 'error' event. Its query rejects anyway, and the pool drops it on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   if (opts.migrate ?? true) await migrateToLatest(db as Kysely<unknown>);
   return new SqlStore(db);

@@ -7,6 +7,9 @@
 import type { Payload } from '../protocol/frames.js';
 import { isPayload } from '../protocol/codec.js';
 import { decodeJson, encodeJson } from './bus-json.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 import type { Entity } from './entities.js';
 
 export type Envelope =
@@ -33,13 +36,69 @@ export interface RoomState {
 }
 
 
-export function encodeEnvelope(env: Envelope): Uint8Array {
-  return encodeJson(env);
+/**
+ * The envelopes a node publishes in one event-loop turn for one room go out
+ * as one bus message: per envelope a line of JSON with everything but a
+ * broadcast's payload, then a line with that payload's JSON (empty for other
+ * envelopes). The payload travels as the very text the sending node encoded
+ * for its own sockets, and the receiving node frames it for its sockets
+ * without encoding it again. JSON.stringify never writes a raw line break.
+ */
+export interface OutEnvelope {
+  readonly env: Envelope;
+  /** JSON.stringify of a broadcast's payload, when the sender has it already. */
+  readonly payloadJson?: string;
 }
 
-/** Decodes an envelope; null for anything malformed (a node never trusts the bus blindly). */
-export function decodeEnvelope(bytes: Uint8Array): Envelope | null {
-  const value = decodeJson(bytes);
+/** A decoded envelope; a broadcast keeps its payload's JSON text too. */
+export type InEnvelope = Envelope & { readonly pj?: string };
+
+export function encodeEnvelopes(batch: readonly OutEnvelope[]): Uint8Array {
+  let text = '';
+  for (const { env, payloadJson } of batch) {
+    if (env.t === 'b') {
+      const { p, ...head } = env;
+      text += `${JSON.stringify(head)}\n${payloadJson ?? JSON.stringify(p)}\n`;
+    } else {
+      text += `${JSON.stringify(env)}\n\n`;
+    }
+  }
+  return encoder.encode(text);
+}
+
+/** The envelopes of one bus message, in order; a malformed one is left out and counted in `dropped`. */
+export function decodeEnvelopes(bytes: Uint8Array): { readonly envelopes: InEnvelope[]; readonly dropped: number } {
+  const lines = decoder.decode(bytes).split('\n');
+  const envelopes: InEnvelope[] = [];
+  let dropped = 0;
+  // Each envelope is two lines; the text ends with a line break, so the last element is empty.
+  for (let i = 0; i + 1 < lines.length; i += 2) {
+    const head = parseJson(lines[i]!);
+    const payloadJson = lines[i + 1]!;
+    let env: InEnvelope | null = null;
+    if (isPayload(head) && head['t'] === 'b') {
+      const p = parseJson(payloadJson);
+      env = isPayload(p) ? checkEnvelope({ ...head, p, pj: payloadJson }) : null;
+    } else if (payloadJson === '') {
+      env = checkEnvelope(head);
+    }
+    if (env) envelopes.push(env);
+    else dropped++;
+  }
+  if (lines.length % 2 === 0 || lines.at(-1) !== '') dropped++;
+  return { envelopes, dropped };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `value` as an envelope when it has an envelope's shape; null otherwise (a node never trusts the bus blindly). */
+function checkEnvelope(value: unknown): Envelope | null {
   if (!isPayload(value) || typeof value['n'] !== 'string' || typeof value['q'] !== 'number') return null;
   switch (value['t']) {
     case 'b':

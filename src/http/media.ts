@@ -41,13 +41,29 @@ async function* sniffing(source: AsyncIterable<Uint8Array>, head: { bytes: Buffe
   }
 }
 
+/**
+ * Passes a stream of the client's multipart body through. An error from it
+ * that is not already a catalogued or an HTTP client error (busboy's "Unexpected
+ * end of multipart data", a malformed part header) is the client's doing: a
+ * bad request, not a 500.
+ */
+async function* fromClient<T>(source: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield* source;
+  } catch (err) {
+    const status = (err as { statusCode?: unknown }).statusCode;
+    if (err instanceof AppError || (typeof status === 'number' && status >= 400 && status < 500)) throw err;
+    throw new AppError('BAD_REQUEST', 'the multipart body is malformed', { cause: err });
+  }
+}
+
 async function upload(opts: MediaOptions, req: FastifyRequest) {
   const fileId = randomUUID();
   const accessToken = randomBytes(16).toString('hex');
   const fields: Record<string, string> = {};
   let stored: { length: number; contentType: string } | undefined;
   try {
-    for await (const part of req.parts({ limits: { fileSize: opts.maxUploadBytes, files: 1, fields: 8, fieldSize: 1024 } })) {
+    for await (const part of fromClient(req.parts({ limits: { fileSize: opts.maxUploadBytes, files: 1, fields: 8, fieldSize: 1024 } }))) {
       if (part.type === 'field') {
         if (typeof part.value === 'string') fields[part.fieldname] = part.value;
         continue;
@@ -59,7 +75,7 @@ async function upload(opts: MediaOptions, req: FastifyRequest) {
       const head = { bytes: Buffer.alloc(0) };
       let length = 0;
       const counted = async function* () {
-        for await (const chunk of sniffing(part.file, head)) {
+        for await (const chunk of sniffing(fromClient(part.file), head)) {
           length += chunk.length;
           yield chunk;
         }

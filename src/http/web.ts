@@ -26,8 +26,12 @@ const CONTENT_TYPES: Record<string, string> = {
   '.woff2': 'font/woff2',
 };
 
-/** Vite writes assets flat into assets/: one plain file name, never a path or a dotfile. */
-const ASSET_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
+/**
+ * Vite writes assets flat into assets/: one plain file name, never a path or
+ * a dotfile, and no longer than a file name may be (255 bytes), or reading it
+ * fails with ENAMETOOLONG instead of "not found".
+ */
+const ASSET_NAME = /^[A-Za-z0-9_-][A-Za-z0-9._-]{0,254}$/;
 
 const IMMUTABLE = 'public, max-age=31536000, immutable';
 

@@ -5,11 +5,20 @@
  * whatever addressing could be recovered, so the caller can reply or close.
  */
 import type { InFrame, Payload, WireVersion } from './frames.js';
+import { MAX_JSON_DEPTH, nestsDeeperThan } from './json-depth.js';
 import { frameText } from './ws-frame.js';
 
 export type DecodeResult =
   | { readonly ok: true; readonly frame: InFrame }
-  | { readonly ok: false; readonly reason: string; readonly ref: string | null; readonly joinRef: string | null; readonly topic: string | null };
+  | {
+      readonly ok: false;
+      readonly reason: string;
+      readonly ref: string | null;
+      readonly joinRef: string | null;
+      readonly topic: string | null;
+      /** The frame nests deeper than MAX_JSON_DEPTH and was not parsed. */
+      readonly isTooDeep?: true;
+    };
 
 const MAX_TOPIC_CHARS = 256;
 const MAX_EVENT_CHARS = 128;
@@ -57,6 +66,7 @@ function check(joinRefRaw: unknown, refRaw: unknown, topicRaw: unknown, eventRaw
 
 /** Decodes one text frame in the socket's wire version. */
 export function decodeText(text: string, vsn: WireVersion): DecodeResult {
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH)) return { ok: false, reason: `frame nests deeper than ${MAX_JSON_DEPTH} levels`, ref: null, joinRef: null, topic: null, isTooDeep: true };
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -117,7 +127,11 @@ export class OutFrame {
     readonly event: string,
     readonly payload: Payload,
     readonly isDroppable = false,
-  ) {}
+    /** JSON.stringify(payload), when the caller has it already (a broadcast relayed from another node). */
+    payloadJson?: string,
+  ) {
+    this.#payloadJson = payloadJson;
+  }
 
   /** A reply `{status, response}` to the client's `ref` (parity 1.2). */
   static reply(joinRef: string | null, ref: string | null, topic: string, status: 'ok' | 'error', response: Payload): OutFrame {
@@ -126,8 +140,8 @@ export class OutFrame {
 
   /** The frame as one websocket text frame (header and message), the same Buffer on every call. */
   wire(vsn: WireVersion): Buffer {
-    if (vsn === 2) return (this.#v2 ??= frameText(encodeText(2, this.joinRef, this.ref, this.topic, this.event, this.#json())));
-    return (this.#v1 ??= frameText(encodeText(1, this.joinRef, this.ref, this.topic, this.event, this.#json())));
+    if (vsn === 2) return (this.#v2 ??= frameText(encodeText(2, this.joinRef, this.ref, this.topic, this.event, this.payloadJson)));
+    return (this.#v1 ??= frameText(encodeText(1, this.joinRef, this.ref, this.topic, this.event, this.payloadJson)));
   }
 
   /** The message alone, without the websocket header. */
@@ -137,7 +151,8 @@ export class OutFrame {
     return wire.subarray(lengthByte < 126 ? 2 : lengthByte === 126 ? 4 : 10);
   }
 
-  #json(): string {
+  /** JSON.stringify(payload), made once. */
+  get payloadJson(): string {
     return (this.#payloadJson ??= JSON.stringify(this.payload));
   }
 }

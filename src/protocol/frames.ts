@@ -43,7 +43,7 @@ export const CloseCode = {
   SERVER_SHUTDOWN: 1001,
   /** A binary frame that is not even a Phoenix binary push. */
   UNSUPPORTED_DATA: 1003,
-  /** A frame that is not a Phoenix message at all (bad JSON, wrong shape, no ref to reply to). */
+  /** A frame that is not a Phoenix message at all (bad JSON, wrong shape, no ref to reply to), or nested past MAX_JSON_DEPTH. */
   MALFORMED_FRAME: 1007,
   /** Sustained flooding past the rate limit. */
   RATE_LIMITED: 1008,

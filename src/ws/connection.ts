@@ -32,6 +32,8 @@ export interface ConnectionDeps {
   readonly rateLimit: RateLimit;
   readonly socketBufferBytes: number;
   readonly socketBufferMaxBytes: number;
+  /** Rooms (`hub:` channels) this socket may join at once. */
+  readonly maxChannels: number;
   /** Routes a hub item to the room `hubSid`. */
   dispatch(hubSid: string, item: HubItem): void;
   /** Called once, when the socket has closed. */
@@ -77,6 +79,8 @@ export class PhxConnection implements ChannelConn, Flushable {
     });
     ws.on('error', (err: Error & { code?: string }) => {
       deps.metrics.inc('ws_errors_total', { code: err.code ?? 'unknown' });
+      // ws has closed the socket with 1009 already.
+      if (err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') deps.metrics.inc('ws_closed_total', { reason: 'frame_too_large' });
       deps.log.debug({ connId, code: err.code }, 'socket error');
     });
     ws.on('close', () => this.#onClose());
@@ -162,8 +166,8 @@ export class PhxConnection implements ChannelConn, Flushable {
     const decoded = decodeText(bytes.toString('utf8'), this.vsn);
     if (!decoded.ok) {
       if (decoded.topic === null) {
-        this.deps.metrics.inc('ws_closed_total', { reason: 'malformed_frame' });
-        this.close(CloseCode.MALFORMED_FRAME, 'malformed frame');
+        this.deps.metrics.inc('ws_closed_total', { reason: decoded.isTooDeep ? 'too_deep' : 'malformed_frame' });
+        this.close(CloseCode.MALFORMED_FRAME, decoded.isTooDeep ? 'frame nests too deeply' : 'malformed frame');
         return;
       }
       return this.#reply(decoded.joinRef, decoded.ref, decoded.topic, 'BAD_REQUEST', decoded.reason);
@@ -259,6 +263,9 @@ export class PhxConnection implements ChannelConn, Flushable {
     const { topic, joinRef, ref, payload } = frame;
     if (!topic.startsWith(HUB_PREFIX)) return this.#reply(joinRef, ref, topic, 'UNMATCHED_TOPIC', `no channel serves ${topic.slice(0, 64)}`);
     if (this.deps.isDraining()) return this.#reply(joinRef, ref, topic, 'DRAINING', 'this node is shutting down; reconnect to join');
+    if (!this.#channels.has(topic) && this.#channels.size >= this.deps.maxChannels) {
+      return this.#reply(joinRef, ref, topic, 'TOO_MANY_CHANNELS', `a socket may join at most ${this.deps.maxChannels} rooms; leave one first`);
+    }
     if (this.#channels.has(topic)) {
       // Parity: Phoenix.Socket closes the existing channel for a duplicate join.
       const old = this.#channels.get(topic) ?? null;

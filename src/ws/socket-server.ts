@@ -2,19 +2,22 @@
  * The websocket endpoint `/socket/websocket` (parity 1.1, 2.1): picks the
  * serializer from `vsn`, restores or mints the session identity from
  * `session_token`, closes sockets idle past `idleTimeoutMs`, and can
- * disconnect every socket of one session (kick uses it).
+ * disconnect every socket of one session (kick uses it). An address holding
+ * its most sockets (AddressLimit) gets 429 before the handshake; every
+ * refused upgrade counts in `ws_upgrades_refused_total{reason}`.
  *
  * Close cascade: `close()` stops accepting upgrades, closes every socket with
  * 1001 and waits for them (terminating stragglers), then stops the idle sweep.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, Server } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { HubItem } from '../../actors/hub/hub-msg.js';
+import type { AddressLimit } from '../core/address-limit.js';
 import type { RateLimit } from '../core/rate-limit.js';
-import { AppError } from '../errors.js';
+import { AppError, ErrorCode, type ErrorCodeName } from '../errors.js';
 import type { Clock, Timer } from '../ports/clock.js';
 import type { Identity } from '../ports/identity.js';
 import type { Metrics } from '../ports/metrics.js';
@@ -38,13 +41,19 @@ export interface SocketServerDeps {
   readonly rateLimit: RateLimit;
   readonly socketBufferBytes: number;
   readonly socketBufferMaxBytes: number;
+  /** Rooms one socket may join at once. */
+  readonly maxChannelsPerSocket: number;
+  /** Open sockets per client address. */
+  readonly addressLimit: AddressLimit;
   /** The longest a frame may wait for its batched write, as load rises (src/ws/flush.ts); 0 writes every turn. */
   readonly flushMaxMs: number;
   dispatch(hubSid: string, item: HubItem): void;
 }
 
-function refuseUpgrade(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+/** Answers an upgrade with `status` and the HTTP API's `{code, message}` body, then closes. */
+function refuseUpgrade(socket: Duplex, status: number, code: ErrorCodeName, message: string): void {
+  const body = JSON.stringify({ code: ErrorCode[code].reason, message });
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
 export class SocketServer {
@@ -89,11 +98,20 @@ export class SocketServer {
 
   async #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (this.#isClosing || this.#isDraining) return refuseUpgrade(socket, 503, 'Service Unavailable');
-    if (url.pathname !== SOCKET_PATH) return refuseUpgrade(socket, 404, 'Not Found');
+    if (this.#isClosing || this.#isDraining) return this.#refuse(socket, 503, 'DRAINING', 'this node is shutting down; connect to another');
+    if (url.pathname !== SOCKET_PATH) return this.#refuse(socket, 404, 'HUB_NOT_FOUND', 'no websocket at this path');
     const vsn = wireVersionFromVsn(url.searchParams.get('vsn'));
-    if (vsn === null) return refuseUpgrade(socket, 400, 'Bad Request');
+    if (vsn === null) return this.#refuse(socket, 400, 'BAD_REQUEST', 'vsn must be 1.0.x or 2.0.x');
     socket.on('error', () => socket.destroy());
+    // A connection already gone has emitted its 'close': a slot taken now would never come back.
+    if (socket.destroyed) return;
+    const { addressLimit } = this.#deps;
+    const address = addressLimit.clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for']);
+    if (!addressLimit.tryAcquire(address)) {
+      return this.#refuse(socket, 429, 'TOO_MANY_CONNECTIONS', `one address may hold ${addressLimit.maxPerAddress} sockets; close one first`);
+    }
+    // Whichever way the upgrade ends, the slot is given back when the connection does.
+    socket.once('close', () => addressLimit.release(address));
 
     const supplied = url.searchParams.get('session_token');
     const restored = supplied ? await this.#deps.tokens.verifySessionToken(supplied) : null;
@@ -101,6 +119,11 @@ export class SocketServer {
     const sessionToken = await this.#deps.tokens.signSessionToken(sessionId);
     if (socket.destroyed || this.#isClosing) return void socket.destroy();
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, socket, vsn, sessionId, sessionToken));
+  }
+
+  #refuse(socket: Duplex, status: number, code: ErrorCodeName, message: string): void {
+    this.#deps.metrics.inc('ws_upgrades_refused_total', { reason: ErrorCode[code].reason });
+    refuseUpgrade(socket, status, code, message);
   }
 
   #accept(ws: WebSocket, socket: Duplex, vsn: WireVersion, sessionId: string, sessionToken: string): void {
@@ -113,6 +136,7 @@ export class SocketServer {
       rateLimit: this.#deps.rateLimit,
       socketBufferBytes: this.#deps.socketBufferBytes,
       socketBufferMaxBytes: this.#deps.socketBufferMaxBytes,
+      maxChannels: this.#deps.maxChannelsPerSocket,
       dispatch: (hubSid, item) => this.#dispatch(hubSid, item),
       closed: (c) => this.#forget(c),
       isDraining: () => this.#isDraining,

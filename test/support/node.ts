@@ -36,9 +36,10 @@ export async function startTestNode(opts: TestNodeOptions = {}): Promise<Hubmesh
     HUBMESH_DATA_DIR: dataDir,
     // Tests close nodes at once unless they test the drain.
     HUBMESH_DRAIN_GRACE_MS: '0',
-    // Every test talks from 127.0.0.1; the HTTP limits have their own test.
+    // Every test talks from 127.0.0.1; the HTTP and socket limits have their own tests.
     HUBMESH_CREATE_HUB_PER_SEC: '10000',
     HUBMESH_HTTP_RATE_PER_MIN: '1000000',
+    HUBMESH_MAX_CONNECTIONS_PER_IP: '1000000',
     ...opts.env,
   });
   // Rooms in memory unless the test brings its own store: the SQL stores have their own suites.
