@@ -13,11 +13,9 @@
 //   npm run bench:idle-join -- [--scenario idle|join|both] [--sockets 5000]
 //                              [--joins 2000] [--concurrency 50] [--room-size 24] [--json]
 // Every process it starts is stopped by pid, and the run is bounded in time.
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
+import { cpuSeconds as cpuS, createRooms as createBenchRooms, quantile, rssBytes, runBounded, startHubmeshServer, stop as stopProc } from './lib.mjs';
 
 const { values: o } = parseArgs({
   options: {
@@ -34,47 +32,13 @@ if (![SOCKETS, JOINS, CONCURRENCY, ROOM_SIZE].every((n) => Number.isInteger(n) &
   throw new Error('--scenario is idle, join or both; --sockets, --joins, --concurrency and --room-size take positive integers');
 }
 const RUN_LIMIT_MS = 300_000;
-const started = [];
 
-function startServer() {
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./hubmesh-server.mjs', import.meta.url))], { stdio: ['ignore', 'pipe', 'inherit'] });
-  started.push(child);
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d.toString();
-      const m = /LISTEN (\S+)\n/.exec(out);
-      if (m) resolve({ child, url: m[1].split(',')[0] });
-    });
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
+async function startServer() {
+  const { proc, urls } = await startHubmeshServer([], { stderr: 'inherit' });
+  return { child: proc.child, proc, url: urls[0] };
 }
 
-async function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
-const rssBytes = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
-const cpuS = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
-
-async function createRooms(url, count) {
-  const ids = [];
-  for (let r = 0; r < count; r++) {
-    const res = await fetch(`${url}/api/v1/hubs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ hub: { name: `bench ${r}`, room_size: ROOM_SIZE } }) });
-    const body = await res.json();
-    if (res.status !== 200) throw new Error(`creating room ${r} failed: ${res.status} ${JSON.stringify(body)}`);
-    ids.push(body.hub_id);
-  }
-  return ids;
-}
+const createRooms = (url, count) => createBenchRooms(url, count, ROOM_SIZE);
 
 /** Opens a socket and joins `hub:<sid>`; resolves with the socket and the join's latency in ms. */
 function joinOne(url, sid, name) {
@@ -117,10 +81,8 @@ async function joinMany(url, count, concurrency) {
   return { sockets, latencies };
 }
 
-const quantile = (sorted, p) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : null);
-
 async function idle() {
-  const { child, url } = await startServer();
+  const { child, proc, url } = await startServer();
   try {
     const before = rssBytes(child.pid);
     const { sockets } = await joinMany(url, SOCKETS, CONCURRENCY);
@@ -130,12 +92,12 @@ async function idle() {
     for (const ws of sockets) ws.terminate();
     return { sockets: SOCKETS, rssBeforeMiB: before / 2 ** 20, rssAfterMiB: after / 2 ** 20, rssPerSocketKiB: (after - before) / SOCKETS / 1024 };
   } finally {
-    await stop(child);
+    await stopProc(proc, 10_000);
   }
 }
 
 async function join() {
-  const { child, url } = await startServer();
+  const { child, proc, url } = await startServer();
   try {
     const cpu0 = cpuS(child.pid);
     const t0 = performance.now();
@@ -147,7 +109,7 @@ async function join() {
     const ms = (v) => (v === null ? null : Math.round(v * 10) / 10);
     return { joins: JOINS, concurrency: CONCURRENCY, joinsPerS: Math.round(JOINS / seconds), serverCpuS: cpu, p50Ms: ms(quantile(latencies, 0.5)), p99Ms: ms(quantile(latencies, 0.99)), maxMs: ms(latencies.at(-1) ?? null) };
   } finally {
-    await stop(child);
+    await stopProc(proc, 10_000);
   }
 }
 
@@ -166,17 +128,4 @@ async function main() {
   }
 }
 
-const limit = setTimeout(() => {
-  process.stderr.write(`bench: gave up after ${RUN_LIMIT_MS} ms\n`);
-  for (const c of started) if (c.exitCode === null) c.kill('SIGKILL');
-  process.exit(1);
-}, RUN_LIMIT_MS);
-limit.unref();
-main().then(
-  () => process.exit(0),
-  (err) => {
-    process.stderr.write(`bench: ${err.stack ?? err}\n`);
-    for (const c of started) if (c.exitCode === null) c.kill('SIGKILL');
-    process.exit(1);
-  },
-);
+runBounded(main, { limitMs: RUN_LIMIT_MS, name: 'bench' });

@@ -3,9 +3,9 @@
 // timestamp, spread over the server URLs (clients of a room alternate between
 // them). Measures deliveries, latency and the server's CPU (user+sys from
 // /proc/<pid>/stat) over the measured window, and prints one JSON line.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
+import { cpuSeconds, createRooms, quantile } from './lib.mjs';
 
 const { values: o } = parseArgs({
   options: {
@@ -22,21 +22,11 @@ const { values: o } = parseArgs({
 const urls = o.urls.split(',');
 const [R, N, HZ, PAYLOAD, DURATION_MS] = [Number(o.rooms), Number(o.clients), Number(o.rate), Number(o.payload), Number(o.duration) * 1000];
 const WARMUP_MS = 1000;
-const cpu = () => {
-  const f = readFileSync(`/proc/${o.pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
+const cpu = () => cpuSeconds(o.pid);
 
-async function roomIds() {
+function roomIds() {
   if (!o['create-rooms']) return Array.from({ length: R }, (_, r) => `bench${r}`);
-  const ids = [];
-  for (let r = 0; r < R; r++) {
-    const res = await fetch(`${urls[0]}/api/v1/hubs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ hub: { name: `bench ${r}`, room_size: Math.max(N, 1) } }) });
-    const body = await res.json();
-    if (res.status !== 200) throw new Error(`creating bench room ${r} failed: ${res.status} ${JSON.stringify(body)}`);
-    ids.push(body.hub_id);
-  }
-  return ids;
+  return createRooms(urls[0], R, Math.max(N, 1));
 }
 
 let isMeasuring = false;
@@ -103,7 +93,7 @@ await new Promise((r) => setTimeout(r, 1000));
 isMeasuring = false;
 const cpuS = cpu() - cpu0;
 latencies.sort((a, b) => a - b);
-const q = (p) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] : null);
+const q = (p) => quantile(latencies, p);
 const expected = countSent * (N - 1);
 process.stdout.write(
   `${JSON.stringify({ clients: clients.length, sent: countSent, delivered, expected, deliveryRatio: expected ? delivered / expected : 0, serverCpuS: cpuS, deliveriesPerCpuS: cpuS > 0 ? Math.round(delivered / cpuS) : null, sendWindowS: (sendEnd - t0) / 1000, p50: q(0.5), p99: q(0.99), max: latencies.at(-1) ?? null })}\n`,

@@ -7,15 +7,13 @@
 //
 //   npm run bench -- [--rooms 8] [--clients 24] [--rate 20] [--payload 200]
 //                    [--duration 10] [--nodes 1|2] [--json] [--profile DIR]
-import { spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { here, launch, runBounded, startHubmeshServer, startListening, stop } from './lib.mjs';
 
-const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 const { values: o } = parseArgs({
   options: {
     rooms: { type: 'string', default: '8' },
@@ -30,39 +28,6 @@ const { values: o } = parseArgs({
   },
 });
 const RUN_LIMIT_MS = (Number(o.duration) + 90) * 1000;
-const started = [];
-
-function launch(cmd, args) {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  started.push(child);
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d.toString()));
-  child.stderr.on('data', (d) => (err += d.toString()));
-  const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-  const line = (pattern) =>
-    new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${cmd} ${args.join(' ')} did not print ${pattern} within 30 s:\n${out}\n${err}`)), 30_000);
-      const check = () => {
-        const m = pattern.exec(out);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m);
-        }
-      };
-      child.stdout.on('data', check);
-      child.once('exit', (code) => reject(new Error(`${cmd} exited with ${code}:\n${out}\n${err}`)));
-    });
-  return { child, exited, line, output: () => out };
-}
-
-async function stop(proc) {
-  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
-  proc.child.kill('SIGTERM');
-  const timer = setTimeout(() => proc.child.kill('SIGKILL'), 5000);
-  await proc.exited;
-  clearTimeout(timer);
-}
 
 function findNatsServer() {
   const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/local/sbin', '/usr/local/bin'];
@@ -78,12 +43,14 @@ function findNatsServer() {
 }
 
 async function measure(target) {
-  const server = target === 'baseline' ? launch(process.execPath, [here('./baseline-relay.mjs')]) : launch(process.execPath, [...(o.profile ? ['--cpu-prof', `--cpu-prof-dir=${o.profile}`] : []), here('./hubmesh-server.mjs'), '--nodes', o.nodes, ...(target.nats ? ['--nats', target.nats] : [])]);
+  const { proc: server, urls } =
+    target === 'baseline'
+      ? await startListening(here('./baseline-relay.mjs'))
+      : await startHubmeshServer(['--nodes', o.nodes, ...(target.nats ? ['--nats', target.nats] : [])], { nodeArgs: o.profile ? ['--cpu-prof', `--cpu-prof-dir=${o.profile}`] : [] });
   try {
-    const [, urls] = await server.line(/LISTEN (\S+)\n/);
     const gen = launch(process.execPath, [
       here('./loadgen.mjs'),
-      '--urls', urls,
+      '--urls', urls.join(','),
       '--pid', String(server.child.pid),
       '--rooms', o.rooms,
       '--clients', o.clients,
@@ -144,17 +111,4 @@ async function main() {
   }
 }
 
-const limit = setTimeout(() => {
-  process.stderr.write(`bench: gave up after ${RUN_LIMIT_MS} ms\n`);
-  for (const c of started) if (c.exitCode === null) c.kill('SIGKILL');
-  process.exit(1);
-}, RUN_LIMIT_MS);
-limit.unref();
-main().then(
-  () => process.exit(0),
-  (err) => {
-    process.stderr.write(`bench: ${err.stack ?? err}\n`);
-    for (const c of started) if (c.exitCode === null) c.kill('SIGKILL');
-    process.exit(1);
-  },
-);
+runBounded(main, { limitMs: RUN_LIMIT_MS, name: 'bench' });
