@@ -285,6 +285,7 @@ export class HubRegistry {
         live.isBusy = true;
       },
       batchDone: () => {
+        room.flushPresence();
         live.isBusy = false;
         this.#armIdle(live);
       },

@@ -13,7 +13,7 @@ import { applyDecided, arbitrate } from '../../src/core/arbiter.js';
 import { SERVER_OWNER } from '../../src/sim/simulation.js';
 import { EntityTable } from '../../src/core/entities.js';
 import type { Envelope, InEnvelope, RoomState } from '../../src/core/mesh.js';
-import { resolveLeave, snapshotMessages, type EntityMessage } from '../../src/core/entity-lifecycle.js';
+import { mergeRemoteEntities, resolveLeave, snapshotMessages, type EntityMessage } from '../../src/core/entity-lifecycle.js';
 import type { RoomCommand } from '../../src/core/control.js';
 import { hubView, type Hub } from '../../src/core/hub.js';
 import { banFor, type BanRule } from '../../src/core/join.js';
@@ -21,7 +21,7 @@ import { presenceMeta, type Member } from '../../src/core/member.js';
 import { hubPermissions, rolesFor, type Principal } from '../../src/core/permissions.js';
 import { countPresences } from '../../src/core/presence.js';
 import { parseSfuHost } from '../../src/core/sfu-placement.js';
-import { Presence, type PresenceDiff } from '../../src/core/presence.js';
+import { mergeDiffs, Presence, type PresenceDiff } from '../../src/core/presence.js';
 import { OutFrame } from '../../src/protocol/codec.js';
 import type { Payload } from '../../src/protocol/frames.js';
 import type { Clock } from '../../src/ports/clock.js';
@@ -128,6 +128,7 @@ export class Room {
   /** The room's simulations, when the node runs any (actors/hub/sims.ts). */
   sims: SimHost | undefined;
   link: RoomLink = NO_LINK;
+  #pendingDiff: PresenceDiff | undefined;
   /** In a cluster, asks the room's home whether a session may join; alone, the room decides itself. */
   admit: ((session: string) => Promise<boolean>) | undefined;
   /** In a cluster with leases, the room's home (actors/hub/home.ts); alone, this node is the home. */
@@ -161,6 +162,7 @@ export class Room {
    * `from`, and only to session `to` when given.
    */
   broadcast(event: string, payload: Payload, opts: Delivery = {}, payloadJson?: string): OutFrame {
+    if (this.#pendingDiff && event !== 'presence_diff') this.flushPresence();
     const frame = new OutFrame(null, null, this.topic, event, payload, opts.isDroppable ?? false, payloadJson);
     const isFiltered = opts.to !== undefined || this.blocks.size > 0 || opts.isNaf === true;
     let delivered = 0;
@@ -284,8 +286,10 @@ export class Room {
       }
       case 'kick': {
         const sessions = new Set<string>();
-        if (cmd.session !== null) sessions.add(cmd.session);
-        if (cmd.account !== null) for (const seat of this.seats.values()) if (seat.member.principal?.accountId === cmd.account) sessions.add(seat.member.sessionId);
+        // Only members of this room: Reticulum disconnects any session id it is given, so a room's owner could put anyone on the node out.
+        for (const seat of this.seats.values()) {
+          if (seat.member.sessionId === cmd.session || (cmd.account !== null && seat.member.principal?.accountId === cmd.account)) sessions.add(seat.member.sessionId);
+        }
         // The close says why (its reason text), so the client can tell a ban (the ban command came first) from a kick.
         const bans = [...this.bans.values()];
         for (const session of sessions) {
@@ -341,10 +345,25 @@ export class Room {
     return this.presence.has(sessionId);
   }
 
+  /**
+   * Queues a presence change for the room's next `presence_diff`. The changes
+   * of one batch of the actor go out as one diff (`flushPresence`), before
+   * anything else the room broadcasts, so no one hears from a member before
+   * hearing that they joined. A join storm costs each member one frame a
+   * batch, not one a join.
+   */
   broadcastDiff(diff: PresenceDiff | null): void {
     if (!diff) return;
-    this.broadcast('presence_diff', diff as unknown as Payload);
+    this.#pendingDiff = this.#pendingDiff ? mergeDiffs(this.#pendingDiff, diff) : diff;
     this.sims?.presenceChanged();
+  }
+
+  /** Broadcasts the presence changes queued by `broadcastDiff`, if any. */
+  flushPresence(): void {
+    const diff = this.#pendingDiff;
+    if (!diff) return;
+    this.#pendingDiff = undefined;
+    if (Object.keys(diff.joins).length > 0 || Object.keys(diff.leaves).length > 0) this.broadcast('presence_diff', diff as unknown as Payload);
   }
 
   /** Tracks a new seat's presence; the caller has already replied to the join. */
@@ -445,17 +464,24 @@ export class Room {
     }
   }
 
-  /** Makes this node's view of node `env.n`'s members match what it says it has. */
+  /** Makes this node's view of node `env.n`'s members match what it says it has, and takes in the entities it missed. */
   #applySync(env: Extract<Envelope, { t: 'sync' }>): void {
     const claimed = new Set(env.e.map((x) => x.r));
     for (const [ref, { node }] of [...this.remoteRefs]) if (node === env.n && !claimed.has(ref)) this.#dropRemote(ref);
     for (const { s, r, m } of env.e) if (!this.remoteRefs.has(r)) this.#addRemote(env.n, s, r, m);
+    const { added, claims } = mergeRemoteEntities(this.entities, env.ents ?? []);
+    if (added.length > 0) for (const seat of this.seats.values()) this.pushEntities(seat, added);
+    // Each node merges every sync itself: these go to this node's members only.
+    for (const { from, message } of claims) {
+      this.broadcast('naf', { ...message, from_session_id: from }, { from, isNaf: true });
+      this.sims?.entitiesChanged(message);
+    }
   }
 
-  /** Tells the other nodes every member this node has in the room. */
+  /** Tells the other nodes every member this node has in the room, and its entities. */
   publishSync(): void {
     const e = [...this.seats.values()].map((seat) => ({ s: seat.member.sessionId, r: seat.phxRef, m: presenceMeta(seat.member) }));
-    this.link.publish({ t: 'sync', e });
+    this.link.publish({ t: 'sync', e, ents: [...this.entities.values()].filter((entity) => entity.protocol === 'naf') });
   }
 
   /**

@@ -88,3 +88,29 @@ export function countPresences(presence: Presence): { memberCount: number; lobby
   }
   return { memberCount, lobbyCount };
 }
+
+/**
+ * One diff with the effect of `first` then `next`, as Phoenix's client applies
+ * a diff (joins, then leaves). Refs are unique, so a ref in the joins of
+ * `first` and the leaves of `next` came and went within the two: it is left
+ * out of both.
+ */
+export function mergeDiffs(first: PresenceDiff, next: PresenceDiff): PresenceDiff {
+  const left = new Set<string>();
+  for (const { metas } of Object.values(next.leaves)) for (const m of metas) left.add(m.phx_ref);
+  const joined = new Set<string>();
+  for (const { metas } of Object.values(first.joins)) for (const m of metas) if (left.has(m.phx_ref)) joined.add(m.phx_ref);
+  const joins: PresenceEntries = {};
+  const leaves: PresenceEntries = {};
+  const add = (into: PresenceEntries, entries: PresenceEntries) => {
+    for (const [key, { metas }] of Object.entries(entries)) {
+      const kept = metas.filter((m) => !joined.has(m.phx_ref));
+      if (kept.length > 0) (into[key] ??= { metas: [] }).metas.push(...kept);
+    }
+  };
+  add(joins, first.joins);
+  add(joins, next.joins);
+  add(leaves, first.leaves);
+  add(leaves, next.leaves);
+  return { joins, leaves };
+}

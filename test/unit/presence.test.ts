@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, it, expect } from 'vitest';
 import { Presence as PhoenixPresence } from 'phoenix';
-import { countPresences, Presence, type PresenceDiff, type PresenceEntries } from '../../src/core/presence.js';
+import { countPresences, mergeDiffs, Presence, type PresenceDiff, type PresenceEntries } from '../../src/core/presence.js';
 
 const lobbyMeta = { presence: 'lobby', profile: { displayName: 'A' }, context: { mobile: false } };
 const roomMeta = { presence: 'room', profile: { displayName: 'A' }, context: { mobile: false, hmd: true } };
@@ -168,5 +169,52 @@ describe('countPresences (parity 2.5 member_count / lobby_count)', () => {
     expect(countPresences(presence)).toEqual({ memberCount: 1, lobbyCount: 0 });
     presence.untrack('a', 'r2');
     expect(countPresences(presence)).toEqual({ memberCount: 0, lobbyCount: 0 });
+  });
+});
+
+describe('mergeDiffs', () => {
+  type Op = { readonly kind: 'track' | 'update' | 'untrack'; readonly key: number; readonly pick: number };
+  const op = fc.record({ kind: fc.constantFrom<Op['kind']>('track', 'update', 'untrack'), key: fc.integer({ min: 0, max: 3 }), pick: fc.nat(9) });
+
+  /** Runs `ops` on `presence`, returning the diffs it made; `next` hands out fresh refs. */
+  function run(presence: Presence, ops: readonly Op[], next: () => string): PresenceDiff[] {
+    const diffs: PresenceDiff[] = [];
+    for (const { kind, key, pick } of ops) {
+      const k = `s${key}`;
+      const metas = presence.list()[k]?.metas ?? [];
+      const ref = metas.length > 0 ? metas[pick % metas.length]!.phx_ref : undefined;
+      const diff =
+        kind === 'track' || ref === undefined
+          ? presence.track(k, next(), pick % 2 === 0 ? lobbyMeta : roomMeta)
+          : kind === 'update'
+            ? presence.update(k, ref, next(), roomMeta)
+            : presence.untrack(k, ref);
+      if (diff) diffs.push(diff);
+    }
+    return diffs;
+  }
+
+  it('gives the phoenix.js client the same state as the diffs one by one', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 12 }), fc.array(op, { minLength: 1, maxLength: 12 }), (before, during) => {
+        let n = 0;
+        const next = () => `ref${++n}`;
+        const presence = new Presence();
+        run(presence, before, next);
+        const start = PhoenixPresence.syncState({}, presence.list());
+        const diffs = run(presence, during, next);
+        if (diffs.length === 0) return;
+        const merged = diffs.reduce(mergeDiffs);
+        const client = PhoenixPresence.syncDiff(PhoenixPresence.syncState({}, start), merged);
+        expect(normalize(client)).toEqual(normalize(presence.list()));
+      }),
+      { numRuns: 500, seed: 7 },
+    );
+  });
+
+  it('leaves out a member who came and went within the merged diffs', () => {
+    const presence = new Presence();
+    const merged = mergeDiffs(presence.track('a', 'r1', lobbyMeta), presence.untrack('a', 'r1')!);
+    expect(merged).toEqual({ joins: {}, leaves: {} });
   });
 });
