@@ -7,7 +7,7 @@
  */
 import { arbitrate, type Arbitration } from '../../src/core/arbiter.js';
 import { decideNaf, decideNafr } from '../../src/core/naf.js';
-import { isPayload } from '../../src/protocol/codec.js';
+import { isPayload, payloadText } from '../../src/protocol/codec.js';
 import type { Payload } from '../../src/protocol/frames.js';
 import type { HubEvent } from './hub-msg.js';
 import type { Room, Seat } from './room.js';
@@ -21,13 +21,24 @@ function arbitrateFor(room: Room, seat: Seat, message: Payload, claimed?: Payloa
 }
 
 /** Delivery of a relayed NAF message: droppable when it is `um`/`nafr`, to one session when it names a `clientId`. */
-function relay(room: Room, seat: Seat, event: 'naf' | 'nafr', payload: Payload, message: Payload, isDroppable: boolean, isEcho = false): void {
+function relay(room: Room, seat: Seat, event: 'naf' | 'nafr', payload: Payload, message: Payload, isDroppable: boolean, isEcho = false, payloadJson?: string): void {
   const to = typeof message['clientId'] === 'string' ? message['clientId'] : undefined;
   if (to !== undefined && !room.isPresent(to)) {
     room.deps.metrics.inc('hub_dropped_total', { reason: 'target_absent' });
     return;
   }
-  room.relay(event, payload, { except: isEcho ? undefined : seat.conn.connId, isDroppable, from: seat.member.sessionId, to, isNaf: true });
+  room.relay(event, payload, { except: isEcho ? undefined : seat.conn.connId, isDroppable, from: seat.member.sessionId, to, isNaf: true }, payloadJson);
+}
+
+/**
+ * The JSON of a relayed `nafr` payload (`{naf, from_session_id}`) made from
+ * the text the client sent, when its payload held `naf` alone: the client's
+ * escaped string goes out as it came, and only the sender is appended.
+ */
+function nafrJson(frame: HubEvent['frame'], sessionId: string): string | undefined {
+  for (const key in frame.payload) if (key !== 'naf') return undefined;
+  const text = payloadText(frame);
+  return text === undefined ? undefined : `${text.slice(0, -1)},"from_session_id":${JSON.stringify(sessionId)}}`;
 }
 
 function refuseIfLimited(room: Room, seat: Seat, msg: HubEvent, result: Arbitration): void {
@@ -71,8 +82,9 @@ export function handleNaf(room: Room, seat: Seat, msg: HubEvent): void {
       const result = arbitrateFor(room, seat, parsed);
       refuseIfLimited(room, seat, msg, result);
       if (!result.message) return;
-      const payload = result.message === parsed ? decision.payload : { naf: JSON.stringify(result.message), from_session_id: seat.member.sessionId };
-      relay(room, seat, 'nafr', payload, result.message, true, result.isEcho);
+      const isAsSent = result.message === parsed;
+      const payload = isAsSent ? decision.payload : { naf: JSON.stringify(result.message), from_session_id: seat.member.sessionId };
+      relay(room, seat, 'nafr', payload, result.message, true, result.isEcho, isAsSent ? nafrJson(frame, seat.member.sessionId) : undefined);
       room.sims?.entitiesChanged(result.message);
       return;
     }

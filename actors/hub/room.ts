@@ -188,8 +188,8 @@ export class Room {
   }
 
   /** A broadcast to this node's members and, once, to the other nodes holding the room. */
-  relay(event: string, payload: Payload, opts: Delivery = {}): void {
-    const frame = this.broadcast(event, payload, opts);
+  relay(event: string, payload: Payload, opts: Delivery = {}, payloadJson?: string): void {
+    const frame = this.broadcast(event, payload, opts, payloadJson);
     // The payload's JSON, made once for this node's sockets, goes to the other nodes as it is.
     this.link.publish({ t: 'b', e: event, p: payload, f: opts.from, to: opts.to, d: opts.isDroppable, naf: opts.isNaf }, frame.payloadJson);
   }

@@ -1,7 +1,8 @@
 // What the benchmark drivers share (run.mjs, idle-join.mjs, soak.mjs): start a
-// process and wait for a line it prints, stop it by pid, read a process's CPU
-// and memory from /proc, create rooms over HTTP, and run a driver bounded in
-// time so that whatever it started is killed, by pid, if it fails or overruns.
+// process and wait for a line it prints, stop it by pid, read a process's CPU,
+// memory and open files (and its limit on them) from /proc, create rooms over
+// HTTP, and run a driver bounded in time so that whatever it started is
+// killed, by pid, if it fails or overruns.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -84,6 +85,12 @@ export const rssBytes = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/
 
 /** Open file descriptors of process `pid` (entries of /proc/<pid>/fd). */
 export const openFds = (pid) => readdirSync(`/proc/${pid}/fd`).length;
+
+/** The soft limit on open files of process `pid` ("Max open files" in /proc/<pid>/limits); Infinity when unlimited. */
+export function maxOpenFiles(pid) {
+  const soft = /^Max open files\s+(\S+)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'))[1];
+  return soft === 'unlimited' ? Infinity : Number(soft);
+}
 
 /** Creates `count` rooms of `roomSize` through POST /api/v1/hubs; resolves with their hub ids. */
 export async function createRooms(url, count, roomSize) {

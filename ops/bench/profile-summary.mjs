@@ -2,14 +2,16 @@
 // as text: the functions with the most self time, and the inclusive time of
 // the relay's hot-path stages, each as a share of all samples.
 //
-//   node ops/bench/profile-summary.mjs FILE.cpuprofile [--top 25]
+//   node ops/bench/profile-summary.mjs FILE.cpuprofile [--top 25] [--from SECONDS]
+//
+// --from leaves out the samples of the first SECONDS of the profile (start-up, joins).
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { parseArgs } from 'node:util';
 
-const { values: o, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' } } });
+const { values: o, positionals } = parseArgs({ allowPositionals: true, options: { top: { type: 'string', default: '25' }, from: { type: 'string', default: '0' } } });
 if (positionals.length !== 1) {
-  process.stderr.write('usage: node ops/bench/profile-summary.mjs FILE.cpuprofile [--top N]\n');
+  process.stderr.write('usage: node ops/bench/profile-summary.mjs FILE.cpuprofile [--top N] [--from SECONDS]\n');
   process.exit(2);
 }
 const profile = JSON.parse(readFileSync(positionals[0], 'utf8'));
@@ -31,8 +33,15 @@ const byId = new Map(profile.nodes.map((n) => [n.id, n]));
 const parent = new Map();
 for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 const selfSamples = new Map();
-for (const id of profile.samples) selfSamples.set(id, (selfSamples.get(id) ?? 0) + 1);
-const total = profile.samples.length;
+const fromUs = Number(o.from) * 1e6;
+let elapsedUs = 0;
+let total = 0;
+profile.samples.forEach((id, i) => {
+  elapsedUs += profile.timeDeltas[i] ?? 0;
+  if (elapsedUs < fromUs) return;
+  selfSamples.set(id, (selfSamples.get(id) ?? 0) + 1);
+  total++;
+});
 const busy = total - [...selfSamples].filter(([id]) => byId.get(id).callFrame.functionName === '(idle)').reduce((s, [, c]) => s + c, 0);
 
 const label = (cf) => `${cf.functionName || '(anonymous)'} ${cf.url ? basename(cf.url) : ''}${cf.url ? `:${cf.lineNumber + 1}` : ''}`.trim();

@@ -29,7 +29,7 @@
  */
 import type { Payload } from '../protocol/frames.js';
 import { isPayload } from '../protocol/codec.js';
-import { EntityTable, nafSyncData, NN_SERVER_OWNER, type Entity } from './entities.js';
+import { EntityTable, nafAccepts, nafSyncData, NN_SERVER_OWNER, type Entity } from './entities.js';
 
 /**
  * Hubs' owner of entities nobody has claimed (pinned scene objects, parity
@@ -174,4 +174,49 @@ export function pinnedEntity(objectId: string, snapshot: Payload): Entity | null
     lastTimestamp: 0,
     createMessage: null,
   };
+}
+
+/** A NAF entity as another node sent it, checked field by field: a node never trusts the bus blindly. */
+function readNafEntity(value: unknown): Entity | null {
+  if (!isPayload(value) || value['protocol'] !== 'naf') return null;
+  const { networkId, owner, creator, lastOwnerTime, template, persistent, parent, components } = value;
+  if (typeof networkId !== 'string' || typeof owner !== 'string' || typeof creator !== 'string' || typeof lastOwnerTime !== 'number' || typeof template !== 'string') return null;
+  if (typeof persistent !== 'boolean' || !(parent === null || typeof parent === 'string') || !isPayload(components)) return null;
+  return { networkId, protocol: 'naf', owner, creator, lastOwnerTime, template, persistent, parent, components: { ...components }, lastTimestamp: 0, createMessage: null };
+}
+
+export interface EntityMerge {
+  /** Entities this table lacked and now holds: local members need their first syncs. */
+  readonly added: string[];
+  /** `u` messages, each as from the new owner, for entities whose owner changed here. */
+  readonly claims: EntityMessage[];
+}
+
+/**
+ * Takes in another node's NAF entities, sent after the bus was away: what
+ * was published meanwhile (a spawn, a grab) is lost, so each node's table,
+ * and its members' view, went its own way. An entity this table lacks is
+ * added unless it was removed here; where both hold one, the NAF order
+ * (`nafAccepts`) picks the owner, as every client would, so all nodes end on
+ * the same owners whichever sync arrives first. Components are left as they
+ * are: the owner's next update brings them. Mutates `table`.
+ */
+export function mergeRemoteEntities(table: EntityTable, remote: readonly unknown[]): EntityMerge {
+  const added: string[] = [];
+  const claims: EntityMessage[] = [];
+  for (const value of remote) {
+    const entity = readNafEntity(value);
+    if (!entity) continue;
+    const local = table.get(entity.networkId);
+    if (!local) {
+      if (table.wasRemoved(entity.networkId)) continue;
+      table.add(entity);
+      added.push(entity.networkId);
+    } else if (local.protocol === 'naf' && local.owner !== entity.owner && nafAccepts(local, entity)) {
+      local.owner = entity.owner;
+      local.lastOwnerTime = entity.lastOwnerTime;
+      claims.push({ from: local.owner, message: { dataType: 'u', data: nafSyncData(local, {}, false) } });
+    }
+  }
+  return { added, claims };
 }

@@ -19,8 +19,11 @@ export type Envelope =
   | { readonly t: 'p'; readonly n: string; readonly q: number; readonly op: 'join' | 'update' | 'leave'; readonly s: string; readonly r: string; readonly pr?: string; readonly m?: Payload }
   /** `s` blocks (`on`) or unblocks `o`. */
   | { readonly t: 'blk'; readonly n: string; readonly q: number; readonly s: string; readonly o: string; readonly on: boolean }
-  /** Every member node `n` has in the room now, sent after the bus was away: the others make their view of `n` match. */
-  | { readonly t: 'sync'; readonly n: string; readonly q: number; readonly e: readonly { readonly s: string; readonly r: string; readonly m: Payload }[] }
+  /**
+   * Every member node `n` has in the room now, sent after the bus was away: the others make their view of `n` match.
+   * `ents` is its entity table, which the others merge (core/entity-lifecycle.ts `mergeRemoteEntities`).
+   */
+  | { readonly t: 'sync'; readonly n: string; readonly q: number; readonly e: readonly { readonly s: string; readonly r: string; readonly m: Payload }[]; readonly ents?: readonly unknown[] }
   /** Node `n` may have missed syncs while away: every node answers with its own `sync`. */
   | { readonly t: 'ask'; readonly n: string; readonly q: number };
 
@@ -110,6 +113,7 @@ function checkEnvelope(value: unknown): Envelope | null {
     case 'ask':
       return value as unknown as Envelope;
     case 'sync':
+      if (value['ents'] !== undefined && !Array.isArray(value['ents'])) return null;
       return Array.isArray(value['e']) && value['e'].every((x: unknown) => isPayload(x) && typeof x['s'] === 'string' && typeof x['r'] === 'string' && isPayload(x['m'])) ? (value as unknown as Envelope) : null;
     default:
       return null;

@@ -52,7 +52,7 @@ function fail(reason: string, ref: string | null | undefined = null, joinRef: st
   return { ok: false, reason, ref: ref ?? null, joinRef: joinRef ?? null, topic };
 }
 
-function check(joinRefRaw: unknown, refRaw: unknown, topicRaw: unknown, eventRaw: unknown, payload: unknown): DecodeResult {
+function check(joinRefRaw: unknown, refRaw: unknown, topicRaw: unknown, eventRaw: unknown, payload: unknown, text?: string): DecodeResult {
   const joinRef = asRef(joinRefRaw);
   const ref = asRef(refRaw);
   const topic = asName(topicRaw, MAX_TOPIC_CHARS);
@@ -61,7 +61,7 @@ function check(joinRefRaw: unknown, refRaw: unknown, topicRaw: unknown, eventRaw
   const event = asName(eventRaw, MAX_EVENT_CHARS);
   if (event === null) return fail(`event must be a string of 1-${MAX_EVENT_CHARS} characters`, ref, joinRef, topic);
   if (!isPayload(payload)) return fail('payload must be a JSON object', ref, joinRef, topic);
-  return { ok: true, frame: { joinRef, ref, topic, event, payload } };
+  return { ok: true, frame: { joinRef, ref, topic, event, payload, text } };
 }
 
 /** Decodes one text frame in the socket's wire version. */
@@ -75,10 +75,23 @@ export function decodeText(text: string, vsn: WireVersion): DecodeResult {
   }
   if (vsn === 2) {
     if (!Array.isArray(value) || value.length !== 5) return fail('a V2 frame is a JSON array [join_ref, ref, topic, event, payload]');
-    return check(value[0], value[1], value[2], value[3], value[4]);
+    return check(value[0], value[1], value[2], value[3], value[4], text);
   }
   if (!isPayload(value)) return fail('a V1 frame is a JSON object {topic, event, payload, ref}');
   return check(value['join_ref'], value['ref'], value['topic'], value['event'], value['payload']);
+}
+
+/**
+ * The text of a V2 frame's payload as the client sent it, so a relay can
+ * forward it without encoding it again; undefined when the frame was not
+ * written the way JSON.stringify writes one (phoenix.js does), which the
+ * caller then encodes itself.
+ */
+export function payloadText(frame: InFrame): string | undefined {
+  const { text } = frame;
+  if (text === undefined || !text.endsWith('}]')) return undefined;
+  const prefix = `[${JSON.stringify(frame.joinRef)},${JSON.stringify(frame.ref)},${JSON.stringify(frame.topic)},${JSON.stringify(frame.event)},`;
+  return text.startsWith(prefix) ? text.slice(prefix.length, -1) : undefined;
 }
 
 /**

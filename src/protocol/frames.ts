@@ -16,6 +16,8 @@ export interface InFrame {
   readonly topic: string;
   readonly event: string;
   readonly payload: Payload;
+  /** The frame's text as received, for a V2 frame (see `payloadText`). */
+  readonly text?: string;
 }
 
 /** Events of the Phoenix lifecycle, spelled as on the wire. */

@@ -118,7 +118,13 @@ export class PhxConnection implements ChannelConn, Flushable {
     this.#queuedBytes = 0;
     if (!this.#isOpen || queue.length === 0) return 0;
     // One write of the frames joined: copying a few kilobytes costs less than the stream's bookkeeping for each chunk.
-    this.socket.write(queue.length === 1 ? queue[0]! : Buffer.concat(queue, size));
+    if (queue.length === 1) {
+      this.socket.write(queue[0]!);
+    } else {
+      this.socket.write(this.deps.scheduler.join(queue, size));
+      // Bytes the kernel did not take at once stay referenced by the socket until written.
+      if (this.socket.writableLength > 0) this.deps.scheduler.pin();
+    }
     this.deps.metrics.inc('ws_frames_out_total', undefined, queue.length);
     return queue.length;
   }

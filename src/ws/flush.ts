@@ -11,6 +11,12 @@
  * a relay, is shared by more deliveries at the price of that much latency.
  * The wait grows by one millisecond per `framesPerMs` frames a millisecond
  * the node wrote over the last second.
+ *
+ * A socket's frames are joined into one buffer for its write (`join`), cut
+ * from a slab the scheduler reuses pass after pass instead of allocating a
+ * buffer per write. A write the kernel did not take at once keeps its bytes
+ * referenced until it completes, so a pass with such a write (`pin`) leaves
+ * its slab to the garbage collector and the next pass starts a fresh one.
  */
 export interface Flushable {
   /** Writes what is queued; returns how many frames went out. */
@@ -27,6 +33,7 @@ export interface FlushOptions {
 
 const WINDOW_MS = 1000;
 const DEFAULT_FRAMES_PER_MS = 4;
+const SLAB_BYTES = 256 * 1024;
 
 export class FlushScheduler {
   #dirty = new Set<Flushable>();
@@ -38,6 +45,9 @@ export class FlushScheduler {
   #windowStart = 0;
   #windowFrames = 0;
   #lastWindowFrames = 0;
+  #slab = Buffer.allocUnsafe(SLAB_BYTES);
+  #slabUsed = 0;
+  #isSlabPinned = false;
 
   constructor(opts: FlushOptions = { maxDelayMs: 0 }) {
     this.#maxDelayMs = Math.max(0, opts.maxDelayMs);
@@ -61,6 +71,31 @@ export class FlushScheduler {
     else setTimeout(this.#run, delay).unref();
   }
 
+  /**
+   * `frames` joined into one buffer of `size` bytes, valid until the end of
+   * the current pass unless pinned. The caller writes it at once.
+   */
+  join(frames: readonly Buffer[], size: number): Buffer {
+    if (size > SLAB_BYTES) return Buffer.concat(frames, size);
+    if (this.#slabUsed + size > SLAB_BYTES) this.#newSlab();
+    const out = this.#slab.subarray(this.#slabUsed, this.#slabUsed + size);
+    this.#slabUsed += size;
+    let at = 0;
+    for (const frame of frames) at += frame.copy(out, at);
+    return out;
+  }
+
+  /** A buffer from `join` is still referenced by a write under way: its slab is not reused. */
+  pin(): void {
+    this.#isSlabPinned = true;
+  }
+
+  #newSlab(): void {
+    this.#slab = Buffer.allocUnsafe(SLAB_BYTES);
+    this.#slabUsed = 0;
+    this.#isSlabPinned = false;
+  }
+
   /** Writes everything queued now (shutdown, or a socket closing). */
   flushAll(): void {
     this.#run();
@@ -72,6 +107,9 @@ export class FlushScheduler {
     this.#dirty = new Set();
     let frames = 0;
     for (const target of dirty) frames += target.flush();
+    // Every write of the pass handed its bytes to the kernel: the slab can be written over.
+    if (this.#isSlabPinned) this.#newSlab();
+    else this.#slabUsed = 0;
     this.#count(frames);
   };
 

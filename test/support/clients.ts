@@ -2,7 +2,7 @@
  * Clients for end-to-end tests: the official `phoenix` JS client over `ws`,
  * and a raw websocket client for frames phoenix.js would never send.
  */
-import { Channel, Presence, Socket } from 'phoenix';
+import { Channel, Presence, Socket, type SocketConnectOption } from 'phoenix';
 import { onTestFinished } from 'vitest';
 import WebSocket from 'ws';
 import type { HubmeshNode } from '../../src/main.js';
@@ -17,12 +17,13 @@ export function wsBase(node: NodeAddress): string {
   return node.url.replace(/^http/, 'ws');
 }
 
-/** A connected phoenix.js Socket, disconnected when the test ends. */
-export function phxSocket(node: NodeAddress, params: Record<string, string> = {}): Socket {
+/** A connected phoenix.js Socket, disconnected when the test ends; `opts` override the client's defaults. */
+export function phxSocket(node: NodeAddress, params: Record<string, string> = {}, opts: Partial<SocketConnectOption> = {}): Socket {
   const socket = new Socket(`${wsBase(node)}/socket`, {
     transport: WebSocket as unknown as new (endpoint: string) => object,
     params,
     reconnectAfterMs: () => 50,
+    ...opts,
   });
   socket.connect();
   onTestFinished(() => new Promise<void>((resolve) => socket.disconnect(() => resolve())));

@@ -19,11 +19,12 @@ export interface ServeProcess extends NodeAddress {
 }
 
 /**
- * Starts `hubmesh serve --port 0` with exactly `env` (plus PATH) and learns
- * its URL from the line it prints.
+ * Starts `hubmesh serve --port <port>` with exactly `env` (plus PATH) and
+ * learns its URL from the line it prints. Port 0 (the default) picks a free
+ * one; a node restarted after a crash gets the port it had.
  */
-export async function startServe(env: Record<string, string>): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0'], {
+export async function startServe(env: Record<string, string>, port = 0): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', String(port)], {
     env: { PATH: process.env['PATH'] ?? '', HUBMESH_DRAIN_GRACE_MS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

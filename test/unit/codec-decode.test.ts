@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { decodeText, isPayload, wireVersionFromVsn } from '../../src/protocol/codec.js';
+import { decodeText, isPayload, payloadText, wireVersionFromVsn } from '../../src/protocol/codec.js';
 import { expectOk, frames } from './wire-fixtures.js';
 
 function v2(...fields: unknown[]): string {
@@ -50,6 +50,7 @@ describe('decodeText V2 (arrays)', () => {
       topic: 'hub:AbCdEfG',
       event: 'phx_join',
       payload: frames.v2.hubJoin[4],
+      text: JSON.stringify(frames.v2.hubJoin),
     });
   });
 
@@ -60,6 +61,7 @@ describe('decodeText V2 (arrays)', () => {
       topic: 'phoenix',
       event: 'heartbeat',
       payload: {},
+      text: JSON.stringify(frames.v2.heartbeat),
     });
   });
 
@@ -269,5 +271,23 @@ describe('decodeText V1 (objects)', () => {
       reason: 'join_ref and ref must be strings or null',
       ref: '5',
     });
+  });
+});
+
+describe('payloadText', () => {
+  const decode = (text: string) => expectOk(decodeText(text, 2));
+
+  it('gives the payload of a frame written as JSON.stringify writes it, as sent', () => {
+    const naf = JSON.stringify({ dataType: 'um', data: { d: [{ networkId: 'é"\\/', owner: 'x' }] } });
+    const text = JSON.stringify(['1', '2', 'hub:AbCdEfG', 'nafr', { naf }]);
+    expect(payloadText(decode(text))).toBe(JSON.stringify({ naf }));
+  });
+
+  it('gives nothing for frames written otherwise, or decoded from V1', () => {
+    expect(payloadText(decode('[ "1","2","hub:AbCdEfG","nafr",{"naf":"x"}]'))).toBeUndefined();
+    expect(payloadText(decode('["1",2,"hub:AbCdEfG","nafr",{"naf":"x"}]'))).toBeUndefined();
+    expect(payloadText(decode('["1","2","hub:AbCdEfG","nafr",{"naf":"x"} ]'))).toBeUndefined();
+    expect(payloadText(decode('["1","2","hub:\\u0041bCdEfG","nafr",{"naf":"x"}]'))).toBeUndefined();
+    expect(payloadText(expectOk(decodeText('{"topic":"t","event":"e","payload":{},"ref":null}', 1)))).toBeUndefined();
   });
 });

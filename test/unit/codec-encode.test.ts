@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import fc from 'fast-check';
-import { decodeText, encodeText, OutFrame, peekBinaryPush } from '../../src/protocol/codec.js';
+import { decodeText, encodeText, OutFrame, payloadText, peekBinaryPush } from '../../src/protocol/codec.js';
 import { expectOk, frames } from './wire-fixtures.js';
 
 /** A V2 binary push: opcode, four sizes, then join_ref, ref, topic, event, then the payload bytes. */
@@ -117,8 +117,11 @@ describe('encodeText', () => {
         fc.constantFrom(1 as const, 2 as const),
         (joinRef, r, topic, event, payload, vsn) => {
           const payloadJson = JSON.stringify(payload);
-          const frame = expectOk(decodeText(encodeText(vsn, joinRef, r, topic, event, payloadJson), vsn));
-          expect(frame).toEqual({ joinRef, ref: r, topic, event, payload: JSON.parse(payloadJson) });
+          const text = encodeText(vsn, joinRef, r, topic, event, payloadJson);
+          const frame = expectOk(decodeText(text, vsn));
+          expect(frame).toEqual({ joinRef, ref: r, topic, event, payload: JSON.parse(payloadJson), text: vsn === 2 ? text : undefined });
+          // A V2 frame written as JSON.stringify writes it gives its payload's text back as sent.
+          if (vsn === 2 && payloadJson.endsWith('}')) expect(payloadText(frame)).toBe(payloadJson);
         },
       ),
     );

@@ -66,4 +66,61 @@ describe('FlushScheduler', () => {
     }
     expect(scheduler.delayMs).toBe(0);
   });
+
+  describe('joining a socket\'s frames', () => {
+    const frames = (...texts: string[]) => texts.map((t) => Buffer.from(t));
+    /** A socket whose flush joins its frames, as a connection does, and keeps what it got. */
+    function joiner(scheduler: FlushScheduler, texts: string[], isPending = false): Flushable & { out: Buffer[] } {
+      return {
+        out: [],
+        flush() {
+          const queue = frames(...texts);
+          this.out.push(scheduler.join(queue, queue.reduce((n, b) => n + b.length, 0)));
+          if (isPending) scheduler.pin();
+          return queue.length;
+        },
+      };
+    }
+
+    it('gives each socket its frames in order, in buffers that do not overlap within a pass', () => {
+      const scheduler = new FlushScheduler({ maxDelayMs: 0 });
+      const a = joiner(scheduler, ['ab', 'cd']);
+      const b = joiner(scheduler, ['ef', 'g']);
+      scheduler.mark(a);
+      scheduler.mark(b);
+      scheduler.flushAll();
+      expect([a.out[0]!.toString(), b.out[0]!.toString()]).toEqual(['abcd', 'efg']);
+      expect(a.out[0]!.buffer).toBe(b.out[0]!.buffer);
+      expect(b.out[0]!.byteOffset).toBe(a.out[0]!.byteOffset + 4);
+    });
+
+    it('reuses the slab in the next pass, unless a write of the pass was left pending', () => {
+      const scheduler = new FlushScheduler({ maxDelayMs: 0 });
+      const done = joiner(scheduler, ['xy']);
+      scheduler.mark(done);
+      scheduler.flushAll();
+      scheduler.mark(done);
+      scheduler.flushAll();
+      expect(done.out[1]!.buffer).toBe(done.out[0]!.buffer);
+      expect(done.out[1]!.byteOffset).toBe(done.out[0]!.byteOffset);
+
+      const pending = joiner(scheduler, ['kept'], true);
+      scheduler.mark(pending);
+      scheduler.flushAll();
+      scheduler.mark(done);
+      scheduler.flushAll();
+      expect(done.out[2]!.buffer).not.toBe(pending.out[0]!.buffer);
+      expect(pending.out[0]!.toString()).toBe('kept');
+    });
+
+    it('joins more than a slab holds into a buffer of its own', () => {
+      const scheduler = new FlushScheduler({ maxDelayMs: 0 });
+      const big = 'z'.repeat(200 * 1024);
+      const a = joiner(scheduler, [big, big]);
+      scheduler.mark(a);
+      scheduler.flushAll();
+      expect(a.out[0]!.length).toBe(400 * 1024);
+      expect(a.out[0]!.toString()).toBe(big + big);
+    });
+  });
 });
