@@ -112,7 +112,7 @@ const consumerRef = { type: 'object', required: ['consumerId'], properties: { co
 const peerRef = { type: 'object', required: ['whom'], properties: { whom: id } } as const;
 
 /** Request data schemas by method (dialog's names). */
-const requestSchemas = {
+export const requestSchemas = {
   getRouterRtpCapabilities: none,
   createWebRtcTransport: {
     type: 'object',

@@ -38,6 +38,7 @@ import { accountRoutes } from './http/accounts.js';
 import { answerClientError, serverTimeouts, trustedProxies } from './http/client-limits.js';
 import { adminRoutes } from './http/admin.js';
 import { installErrorHandler } from './http/errors.js';
+import { installJsonBodyParser } from './http/json-body.js';
 import { healthRoutes } from './http/health.js';
 import { hubRoutes } from './http/hubs.js';
 import { mediaRoutes } from './http/media.js';
@@ -340,6 +341,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     clientErrorHandler: answerClientError(metrics),
   });
   installErrorHandler(app);
+  installJsonBodyParser(app);
   await app.register(rateLimit, {
     max: config.httpRatePerMin,
     timeWindow: 60_000,

@@ -115,6 +115,8 @@ export function handlePinEvent(room: Room, seat: Seat, msg: HubEvent): void {
       const create = payload['create_message'];
       const updates = Array.isArray(payload['updates']) ? payload['updates'].map(parseUpdate) : null;
       if (!isId(nid) || !isPayload(create) || !updates || updates.some((u) => u === null)) return bad('save_entity_state needs nid, create_message and updates [{nid, root_nid, update_message}]');
+      // The store takes only updates of this entity; one rooted elsewhere is the client's mistake.
+      if ((updates as EntityUpdate[]).some((u) => u.rootNid !== nid)) return bad('every update of save_entity_state needs the entity nid as its root_nid');
       const state: EntityState = { nid, createMessage: create, updates: updates as EntityUpdate[], accountId };
       return write(
         async () => {

@@ -123,6 +123,19 @@ describe('moderation on one node', async () => {
     expect(await tryJoin(node, sid, 'bob', { sessionToken: bob.sessionToken })).toEqual({ ok: bob.sessionId });
   });
 
+  it('kicks only members of the room: its owner cannot put out a session sitting in another room', async () => {
+    const [sid, other] = [await room(), await room()];
+    const mod = await enter(node, sid, 'mod', { token: owner.token });
+    const carol = await enter(node, sid, 'carol');
+    const alice = await enter(node, other, 'alice');
+    expect(await pushReply(mod.channel, 'kick', { session_id: alice.sessionId })).toEqual({ status: 'ok', response: {} });
+    expect(await pushReply(mod.channel, 'kick', { session_id: carol.sessionId })).toEqual({ status: 'ok', response: {} });
+    // The room acts on its commands in order: once carol is out, the kick naming alice has been handled.
+    await waitFor(() => carol.closes.length > 0, 5000, 'carol closed');
+    expect(await pushReply(alice.channel, 'get_host', {})).toMatchObject({ status: 'ok' });
+    expect(alice.closes).toEqual([]);
+  });
+
   it('bans with the kick: the same session is refused with banned until the ban is lifted', async () => {
     const sid = await room();
     const alice = await enter(node, sid, 'alice');
