@@ -19,6 +19,7 @@
 //
 //   npm run bench:idle-join -- [--scenario idle|join|both] [--sockets 5000]
 //                              [--joins 2000] [--concurrency 50] [--room-size 24] [--json]
+//                              [--profile DIR] (the server writes a V8 CPU profile there when it stops)
 // Every process it starts is stopped by pid, and the run is bounded in time.
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -34,6 +35,7 @@ const { values: o } = parseArgs({
     concurrency: { type: 'string', default: '50' },
     'room-size': { type: 'string', default: '24' },
     json: { type: 'boolean', default: false },
+    profile: { type: 'string' },
   },
 });
 const [SOCKETS, JOINS, CONCURRENCY, ROOM_SIZE] = [o.sockets, o.joins, o.concurrency, o['room-size']].map(Number);
@@ -50,7 +52,7 @@ const PROGRESS_MS = 5000;
 const note = (text) => process.stderr.write(text);
 
 async function startServer() {
-  const { proc, urls } = await startHubmeshServer([], { stderr: 'inherit' });
+  const { proc, urls } = await startHubmeshServer([], { stderr: 'inherit', nodeArgs: o.profile ? ['--cpu-prof', `--cpu-prof-dir=${o.profile}`] : [] });
   return { child: proc.child, proc, url: urls[0] };
 }
 

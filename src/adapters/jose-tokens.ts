@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, randomUUID, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomUUID, webcrypto } from 'node:crypto';
 import { errors as joseErrors, SignJWT, jwtVerify } from 'jose';
 import type { Metrics } from '../ports/metrics.js';
 import type { Payload } from '../protocol/frames.js';
@@ -25,11 +25,18 @@ export interface JoseTokensOptions {
 
 const TOKEN_KIND: Readonly<Record<string, string>> = { [SESSION_AUDIENCE]: 'session', [ACCOUNT_AUDIENCE]: 'account' };
 
-/** Tokens signed with the node secret (sessions, accounts) and an RSA private key (perms), see ports/tokens.ts. */
+type CryptoKey = webcrypto.CryptoKey;
+
+/**
+ * Tokens signed with the node secret (sessions, accounts) and an RSA private
+ * key (perms), see ports/tokens.ts. The keys are imported into WebCrypto once,
+ * on first use: handed raw bytes or a KeyObject, jose imports them again for
+ * every token, which doubles the cost of a join's perms token.
+ */
 export class JoseTokens implements Tokens {
   readonly issuer = ISSUER;
-  readonly #secret: Uint8Array;
-  readonly #permsKey: KeyObject;
+  readonly #secret: Promise<CryptoKey>;
+  readonly #permsKey: Promise<CryptoKey>;
   readonly #accountTtlS: number;
   readonly #metrics: Metrics | undefined;
   readonly permsPublicKeyPem: string;
@@ -38,11 +45,16 @@ export class JoseTokens implements Tokens {
   constructor(secret: string, permsKeyPem: string, opts: JoseTokensOptions = {}) {
     const ttl = opts.accountTokenTtlS ?? DEFAULT_ACCOUNT_TOKEN_TTL_S;
     if (!Number.isInteger(ttl) || ttl < 1) throw new TypeError('accountTokenTtlS must be a positive integer');
-    this.#secret = new TextEncoder().encode(secret);
-    this.#permsKey = createPrivateKey(permsKeyPem);
+    const permsKey = createPrivateKey(permsKeyPem);
+    const hmac = { name: 'HMAC', hash: 'SHA-512' };
+    this.#secret = webcrypto.subtle.importKey('raw', new TextEncoder().encode(secret), hmac, false, ['sign', 'verify']);
+    this.#permsKey = webcrypto.subtle.importKey('pkcs8', permsKey.export({ type: 'pkcs8', format: 'der' }), { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-512' }, false, ['sign']);
+    // A key that cannot be imported fails the first token; keep the rejection from being unhandled until then.
+    this.#secret.catch(() => undefined);
+    this.#permsKey.catch(() => undefined);
     this.#accountTtlS = ttl;
     this.#metrics = opts.metrics;
-    this.permsPublicKeyPem = createPublicKey(this.#permsKey).export({ type: 'spki', format: 'pem' }).toString();
+    this.permsPublicKeyPem = createPublicKey(permsKey).export({ type: 'spki', format: 'pem' }).toString();
   }
 
   async signSessionToken(sessionId: string): Promise<string> {
@@ -75,11 +87,11 @@ export class JoseTokens implements Tokens {
       .setIssuedAt()
       .setJti(randomUUID())
       .setExpirationTime(PERMS_TTL)
-      .sign(this.#permsKey);
+      .sign(await this.#permsKey);
   }
 
   /** `expires` is a jose duration ('1d') or epoch seconds. */
-  #signHs512(subject: string, audience: string, expires: string | number, issuedAt?: number): Promise<string> {
+  async #signHs512(subject: string, audience: string, expires: string | number, issuedAt?: number): Promise<string> {
     return new SignJWT({ typ: 'access' })
       .setProtectedHeader({ alg: 'HS512', typ: 'JWT' })
       .setSubject(subject)
@@ -88,13 +100,13 @@ export class JoseTokens implements Tokens {
       .setIssuedAt(issuedAt)
       .setJti(randomUUID())
       .setExpirationTime(expires)
-      .sign(this.#secret);
+      .sign(await this.#secret);
   }
 
   /** The subject of a valid token for `audience`, or null; never rejects. */
   async #verifyHs512(token: string, audience: string): Promise<string | null> {
     try {
-      const { payload } = await jwtVerify(token, this.#secret, { algorithms: ['HS512'], audience, issuer: ISSUER, clockTolerance: DRIFT_S });
+      const { payload } = await jwtVerify(token, await this.#secret, { algorithms: ['HS512'], audience, issuer: ISSUER, clockTolerance: DRIFT_S });
       return typeof payload.sub === 'string' ? payload.sub : null;
     } catch (err) {
       // An expired token replayed is told apart in the count, never in the answer.
