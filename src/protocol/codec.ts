@@ -83,15 +83,29 @@ export function decodeText(text: string, vsn: WireVersion): DecodeResult {
 
 /**
  * The text of a V2 frame's payload as the client sent it, so a relay can
- * forward it without encoding it again; undefined when the frame was not
- * written the way JSON.stringify writes one (phoenix.js does), which the
- * caller then encodes itself.
+ * forward it without encoding it again; undefined for a V1 frame or one with
+ * white space between its elements, which the caller then encodes itself.
+ * The four elements before the payload are strings, numbers or null (the
+ * frame decoded), so skipping them is a scan of their characters.
  */
 export function payloadText(frame: InFrame): string | undefined {
   const { text } = frame;
-  if (text === undefined || !text.endsWith('}]')) return undefined;
-  const prefix = `[${JSON.stringify(frame.joinRef)},${JSON.stringify(frame.ref)},${JSON.stringify(frame.topic)},${JSON.stringify(frame.event)},`;
-  return text.startsWith(prefix) ? text.slice(prefix.length, -1) : undefined;
+  if (text === undefined || text.charCodeAt(0) !== 0x5b || !text.endsWith('}]')) return undefined;
+  let at = 1;
+  for (let element = 0; element < 4; element++) {
+    if (text.charCodeAt(at) === 0x22) {
+      // A string: to its closing quote, past escaped characters.
+      at++;
+      for (let c = text.charCodeAt(at); c !== 0x22; c = text.charCodeAt(at)) at += c === 0x5c ? 2 : 1;
+      at++;
+    } else {
+      // null or a number: letters, digits, '.', '+' and '-' up to the comma; anything else (white space) gives up.
+      while (/[0-9A-Za-z.+-]/.test(text.charAt(at))) at++;
+    }
+    if (text.charCodeAt(at) !== 0x2c) return undefined;
+    at++;
+  }
+  return text.charCodeAt(at) === 0x7b ? text.slice(at, -1) : undefined;
 }
 
 /**

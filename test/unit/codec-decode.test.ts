@@ -277,7 +277,9 @@ describe('decodeText V1 (objects)', () => {
 describe('payloadText', () => {
   const decode = (text: string) => expectOk(decodeText(text, 2));
 
-  it('gives the payload of a frame written as JSON.stringify writes it, as sent', () => {
+  it('gives the payload of a frame written without white space, as sent', () => {
+    expect(payloadText(decode('["1",2,"hub:AbCdEfG","nafr",{"naf":"x"}]'))).toBe('{"naf":"x"}');
+    expect(payloadText(decode('[null,-2.5e3,"hub:\\u0041b\\"C,","nafr",{"naf":"x"}]'))).toBe('{"naf":"x"}');
     const naf = JSON.stringify({ dataType: 'um', data: { d: [{ networkId: 'é"\\/', owner: 'x' }] } });
     const text = JSON.stringify(['1', '2', 'hub:AbCdEfG', 'nafr', { naf }]);
     expect(payloadText(decode(text))).toBe(JSON.stringify({ naf }));
@@ -285,9 +287,25 @@ describe('payloadText', () => {
 
   it('gives nothing for frames written otherwise, or decoded from V1', () => {
     expect(payloadText(decode('[ "1","2","hub:AbCdEfG","nafr",{"naf":"x"}]'))).toBeUndefined();
-    expect(payloadText(decode('["1",2,"hub:AbCdEfG","nafr",{"naf":"x"}]'))).toBeUndefined();
+    expect(payloadText(decode('[ "a,","{\\"naf\\":1}","hub:x","nafr",{"naf":"q"}]'))).toBeUndefined();
+    expect(payloadText(decode('["1", "2","hub:AbCdEfG","nafr",{"naf":"x"}]'))).toBeUndefined();
+    expect(payloadText(decode('["1","2","hub:AbCdEfG","nafr", {"naf":"x"}]'))).toBeUndefined();
     expect(payloadText(decode('["1","2","hub:AbCdEfG","nafr",{"naf":"x"} ]'))).toBeUndefined();
-    expect(payloadText(decode('["1","2","hub:\\u0041bCdEfG","nafr",{"naf":"x"}]'))).toBeUndefined();
     expect(payloadText(expectOk(decodeText('{"topic":"t","event":"e","payload":{},"ref":null}', 1)))).toBeUndefined();
+  });
+
+  it('never gives anything but the payload, whatever the frame holds and however it is spaced', () => {
+    const scalar = fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.double({ noNaN: true, noDefaultInfinity: true }));
+    fc.assert(
+      fc.property(scalar, scalar, fc.string({ minLength: 1 }), fc.string({ minLength: 1 }), fc.dictionary(fc.string(), fc.jsonValue()), fc.nat(3), (a, b, topic, event, payload, indent) => {
+        const text = JSON.stringify([a, b, topic, event, payload], null, indent);
+        const decoded = decodeText(text, 2);
+        if (!decoded.ok) return;
+        const raw = payloadText(decoded.frame);
+        if (indent === 0) expect(raw).toBe(JSON.stringify(payload));
+        if (raw !== undefined) expect(JSON.parse(raw)).toEqual(decoded.frame.payload);
+      }),
+      { numRuns: 3000, seed: 5 },
+    );
   });
 });
