@@ -23,10 +23,15 @@ export function slope(points) {
   return sxx === 0 ? null : sxy / sxx;
 }
 
+/** Minutes over which the heap floor is the lowest heap used. */
+const FLOOR_MINUTES = 5;
+
 /**
- * The lowest heap used of each minute of `rows` (at its time), so the slope
- * follows what survives collection rather than where the sawtooth stood; the
- * rows themselves when they span fewer than three minutes.
+ * The heap floor at each minute of `rows`: the lowest heap used over the
+ * FLOOR_MINUTES up to it, so the slope follows what survives collection
+ * rather than where the sawtooth stood (the lowest reading of a single minute
+ * still depends on when the collector happened to run); the rows themselves
+ * when they span fewer than three minutes.
  */
 function heapFloor(rows) {
   const byMinute = new Map();
@@ -37,8 +42,9 @@ function heapFloor(rows) {
     const low = byMinute.get(minute);
     if (!low || r.heapUsedMiB < low[1]) byMinute.set(minute, [r.t, r.heapUsedMiB]);
   }
-  const floor = [...byMinute.values()];
-  return floor.length >= 3 ? floor : rows.filter((r) => r.heapUsedMiB !== null).map((r) => [r.t, r.heapUsedMiB]);
+  const lows = [...byMinute.values()];
+  if (lows.length < 3) return rows.filter((r) => r.heapUsedMiB !== null).map((r) => [r.t, r.heapUsedMiB]);
+  return lows.map(([t], i) => [t, Math.min(...lows.slice(Math.max(0, i - FLOOR_MINUTES + 1), i + 1).map(([, y]) => y))]);
 }
 
 function judge(points, unit) {
@@ -89,7 +95,7 @@ export function growthVerdict(samples, warmupS) {
   const verdict = !isEnough ? 'insufficient' : Object.values(series).some((s) => s.isGrowing) ? 'growth' : 'no-growth';
   return {
     verdict,
-    rule: `growth: for RSS, the heap floor (lowest heap used each minute), active handles or open descriptors, the least-squares slope after the warm-up, and in each half of that window, reaches ${LIMIT_PCT_PER_10_MIN}% of the series' mean per 10 minutes; a verdict needs ${MIN_TREND_SAMPLES} samples over at least ${MIN_TREND_S / 60} minutes after the warm-up`,
+    rule: `growth: for RSS, the heap floor (lowest heap used over the last ${FLOOR_MINUTES} minutes, each minute), active handles or open descriptors, the least-squares slope after the warm-up, and in each half of that window, reaches ${LIMIT_PCT_PER_10_MIN}% of the series' mean per 10 minutes; a verdict needs ${MIN_TREND_SAMPLES} samples over at least ${MIN_TREND_S / 60} minutes after the warm-up`,
     warmupS,
     windowS,
     samples: rows.length,

@@ -9,8 +9,8 @@
 //
 // It prints a table over time and a trend verdict: least-squares slopes over
 // the samples after the warm-up (by default the first half of the run) of
-// RSS, the heap floor (the lowest heap used of each minute, so garbage not yet
-// collected does not count), active handles and open descriptors, per 10
+// RSS, the heap floor (the lowest heap used over the last 5 minutes, each
+// minute, so garbage not yet collected does not count), active handles and open descriptors, per 10
 // minutes. A series grows when its slope over that window, and over each half
 // of it, reaches 2% of the series' mean per 10 minutes (one step of RSS moves
 // the first but not both halves; a leak moves all three); "no growth" means
@@ -61,15 +61,17 @@ if (!positive.every((k) => Number.isFinite(workload[k]) && workload[k] > 0) || !
 }
 const RUN_LIMIT_MS = (workload.minutes * 60 + 180) * 1000;
 const DRAIN_WAIT_MS = 15_000;
-const ROOM = 'presence="room"';
 
-/** The unlabelled series (and hub_members{presence="room"}) of a Prometheus text page, by name. */
+/** The unlabelled series (and hub_members, summed over its labels) of a Prometheus text page, by name. */
 function parseMetrics(text) {
   const values = {};
   for (const line of text.split('\n')) {
     const m = /^([a-z_:][a-z0-9_:]*)(\{[^}]*\})? (\S+)$/i.exec(line);
     // NaN (a lag read twice in a row, with no delay recorded in between) is no reading.
-    if (m && (!m[2] || m[2] === `{${ROOM}}`) && !Number.isNaN(Number(m[3]))) values[m[1]] = Number(m[3]);
+    if (!m || Number.isNaN(Number(m[3]))) continue;
+    // Members are counted per presence (room and lobby): their sum is everyone in a room.
+    if (m[1] === 'hub_members') values[m[1]] = (values[m[1]] ?? 0) + Number(m[3]);
+    else if (!m[2]) values[m[1]] = Number(m[3]);
   }
   return values;
 }
