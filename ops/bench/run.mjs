@@ -6,7 +6,7 @@
 // stopped by pid, and every run is bounded in time.
 //
 //   npm run bench -- [--rooms 8] [--clients 24] [--rate 20] [--payload 200]
-//                    [--duration 10] [--nodes 1|2] [--json] [--profile DIR]
+//                    [--duration 10] [--nodes 1|2] [--json] [--profile DIR] [--floor MS]
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,6 +23,8 @@ const { values: o } = parseArgs({
     duration: { type: 'string', default: '10' },
     nodes: { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
+    // Also measure the floor of batched relaying (baseline-relay.mjs --batch-ms N): frames once, one write per socket every N ms, nothing else.
+    floor: { type: 'string' },
     // A directory: the hubmesh server writes a V8 CPU profile there (node --cpu-prof) when it stops.
     profile: { type: 'string' },
   },
@@ -44,8 +46,8 @@ function findNatsServer() {
 
 async function measure(target) {
   const { proc: server, urls } =
-    target === 'baseline'
-      ? await startListening(here('./baseline-relay.mjs'))
+    target === 'baseline' || target === 'floor'
+      ? await startListening(here('./baseline-relay.mjs'), target === 'floor' ? ['--batch-ms', o.floor] : [])
       : await startHubmeshServer(['--nodes', o.nodes, ...(target.nats ? ['--nats', target.nats] : [])], { nodeArgs: o.profile ? ['--cpu-prof', `--cpu-prof-dir=${o.profile}`] : [] });
   try {
     const gen = launch(process.execPath, [
@@ -57,7 +59,7 @@ async function measure(target) {
       '--rate', o.rate,
       '--payload', o.payload,
       '--duration', o.duration,
-      ...(target === 'baseline' ? [] : ['--create-rooms']),
+      ...(target === 'baseline' || target === 'floor' ? [] : ['--create-rooms']),
     ]);
     const code = await gen.exited;
     if (code !== 0) throw new Error(`load generator failed:\n${gen.output()}`);
@@ -90,20 +92,23 @@ async function main() {
       });
     }
     const baseline = await measure('baseline');
+    const floor = o.floor ? await measure('floor') : undefined;
     const hubmesh = await measure({ nats: natsUrl });
+    const ratioTo = (r) => (hubmesh.deliveriesPerCpuS && r?.deliveriesPerCpuS ? Number((hubmesh.deliveriesPerCpuS / r.deliveriesPerCpuS).toFixed(3)) : null);
     const result = {
       workload: { rooms: Number(o.rooms), clients: Number(o.clients), rateHz: Number(o.rate), payloadBytes: Number(o.payload), durationS: Number(o.duration), nodes: Number(o.nodes) },
       baseline,
+      ...(floor ? { floor, floorBatchMs: Number(o.floor), ratioToFloor: ratioTo(floor) } : {}),
       hubmesh,
-      ratio: hubmesh.deliveriesPerCpuS && baseline.deliveriesPerCpuS ? Number((hubmesh.deliveriesPerCpuS / baseline.deliveriesPerCpuS).toFixed(3)) : null,
+      ratio: ratioTo(baseline),
     };
     if (o.json) process.stdout.write(`${JSON.stringify(result)}\n`);
     else {
       const row = (name, r) => `${name.padEnd(10)} ${String(r.deliveriesPerCpuS).padStart(10)} ${r.serverCpuS.toFixed(2).padStart(8)} ${String(r.p50).padStart(5)} ${String(r.p99).padStart(5)} ${String(r.max).padStart(6)} ${r.deliveryRatio.toFixed(4).padStart(8)}`;
       process.stdout.write(`RB-${o.clients}@${o.rate}: ${o.rooms} rooms x ${o.clients} clients, ${o.payload} B, ${o.duration} s, ${o.nodes} node(s)\n`);
       process.stdout.write(`${'server'.padEnd(10)} ${'deliv/cpu-s'.padStart(10)} ${'cpu s'.padStart(8)} ${'p50'.padStart(5)} ${'p99'.padStart(5)} ${'max'.padStart(6)} ${'ratio'.padStart(8)}\n`);
-      process.stdout.write(`${row('bare ws', baseline)}\n${row('hubmesh', hubmesh)}\n`);
-      process.stdout.write(`hubmesh / baseline: ${result.ratio}\n`);
+      process.stdout.write(`${row('bare ws', baseline)}\n${floor ? `${row(`floor ${o.floor}ms`, floor)}\n` : ''}${row('hubmesh', hubmesh)}\n`);
+      process.stdout.write(`hubmesh / baseline: ${result.ratio}${floor ? `; hubmesh / floor: ${result.ratioToFloor}` : ''}\n`);
     }
   } finally {
     if (nats) await stop(nats);
