@@ -54,6 +54,8 @@ export interface HubRegistryDeps extends Omit<HubDeps, 'publishControl'> {
    * never loops back to this node.
    */
   onCommand?(hubSid: string, cmd: RoomCommand): void;
+  /** How long rooms wait before publishing what they queued for the other nodes (see actors/room-link.ts); the next turn without. */
+  readonly linkDelayMs?: () => number;
   /** Simulations rooms may enable, by name, and their limits; none without. */
   readonly simulations?: { readonly modules: ReadonlyMap<string, SimulationModule>; readonly limits: SimLimits; readonly idleMs: number };
 }
@@ -90,7 +92,7 @@ export class HubRegistry {
   /** Simulation hosts saving their last snapshots; close() waits for them. */
   readonly #closingSims = new Set<Promise<void>>();
   #closed = false;
-  readonly #linkFlusher = new LinkFlusher();
+  readonly #linkFlusher: LinkFlusher;
 
   readonly #roomDeps: HubDeps;
   /** Rooms with anyone in them, here or elsewhere, make sure their SFU is alive. */
@@ -99,6 +101,7 @@ export class HubRegistry {
   constructor(deps: HubRegistryDeps) {
     this.#deps = deps;
     this.#roomDeps = { ...deps, simulationNames: new Set(deps.simulations?.modules.keys() ?? []), publishControl: (sid, cmd) => this.#publishControl(sid, cmd) };
+    this.#linkFlusher = new LinkFlusher(deps.linkDelayMs);
     this.#system = nact.start();
     deps.sfus?.on('up', this.#rehost);
     deps.sfus?.on('gone', this.#rehost);

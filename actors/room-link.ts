@@ -1,9 +1,9 @@
 /**
  * A room's link to the other nodes holding it, over the bus subject
  * `hub.<sid>.m`. Each envelope gets this node's next number for the room;
- * the envelopes of one event-loop turn go out together as one bus message
+ * the envelopes queued until the next flush go out together as one bus message
  * (src/core/mesh.ts), so a busy room pays the bus's per-message cost once per
- * turn rather than once per broadcast, and the batches of every room of the
+ * flush rather than once per broadcast, and the batches of every room of the
  * node are published in one pass (`LinkFlusher`). Order is kept: batches go out in the
  * order they were made, and envelopes in a batch in the order they were
  * published.
@@ -17,18 +17,24 @@ import type { Bus } from '../src/ports/bus.js';
 import type { EnvelopeBody, RoomLink } from './hub/room.js';
 
 /**
- * Publishes the batches of every room of a node in one pass a turn, so the
- * bus client writes them to its socket together.
+ * Publishes the batches of every room of a node in one pass, so the bus
+ * client writes them to its socket together: on the next turn, or after
+ * `delayMs()` when that is above 0 (a busy node waits, as its socket writes
+ * do, so each publish carries more).
  */
 export class LinkFlusher {
   #dirty = new Set<BusRoomLink>();
   #isScheduled = false;
 
+  constructor(private readonly delayMs: () => number = () => 0) {}
+
   mark(link: BusRoomLink): void {
     this.#dirty.add(link);
     if (this.#isScheduled) return;
     this.#isScheduled = true;
-    setImmediate(this.#run);
+    const delay = this.delayMs();
+    if (delay > 0) setTimeout(this.#run, delay).unref();
+    else setImmediate(this.#run);
   }
 
   #run = (): void => {

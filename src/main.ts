@@ -60,6 +60,7 @@ import { loadSecrets } from './secrets.js';
 import { loadSimulationModules } from './sim/modules.js';
 import { sfuUpgrade } from './ws/sfu-upgrade.js';
 import { SocketServer } from './ws/socket-server.js';
+import { FlushScheduler } from './ws/flush.js';
 
 /** The package's directory and version, from package.json beside src/ (or beside dist/ when built). */
 function readPackage(): { readonly root: URL; readonly version: string } {
@@ -280,7 +281,10 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
   // The registry reports nodes it hears from to the watch, which starts after it.
   const mesh: { watch?: NodeWatch; sockets?: SocketServer } = {};
   const simModules = await loadSimulationModules(config.simModules);
+  const flush = new FlushScheduler({ maxDelayMs: config.flushMaxMs });
   const registry = new HubRegistry({
+    // A busy node publishes to the other nodes at half its write delay: the receiving node's own write delay comes on top.
+    linkDelayMs: () => Math.floor(flush.delayMs / 2),
     simulations: {
       modules: simModules,
       limits: { maxBodies: config.simMaxBodies, snapshotMs: config.simSnapshotMs, tickBudgetMs: config.simTickBudgetMs, maxCatchUpTicks: 3 },
@@ -319,7 +323,7 @@ export async function startNode(config: Config, adapters: NodeAdapters = {}): Pr
     addressLimit: addressLimit(config),
     rateLimit: { perSec: config.ratePerSec, burst: config.rateBurst },
     socketBufferBytes: config.socketBufferBytes,
-    flushMaxMs: config.flushMaxMs,
+    scheduler: flush,
     socketBufferMaxBytes: config.socketBufferMaxBytes,
     dispatch: (hubSid, item) => registry.dispatch(hubSid, item),
   });

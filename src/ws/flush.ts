@@ -32,7 +32,7 @@ export interface FlushOptions {
 }
 
 const WINDOW_MS = 1000;
-const DEFAULT_FRAMES_PER_MS = 4;
+const DEFAULT_FRAMES_PER_MS = 2;
 const SLAB_BYTES = 256 * 1024;
 
 export class FlushScheduler {

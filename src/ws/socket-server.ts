@@ -25,7 +25,7 @@ import type { Tokens } from '../ports/tokens.js';
 import { wireVersionFromVsn } from '../protocol/codec.js';
 import { CloseCode, type WireVersion } from '../protocol/frames.js';
 import { PhxConnection } from './connection.js';
-import { FlushScheduler } from './flush.js';
+import type { FlushScheduler } from './flush.js';
 
 export const SOCKET_PATH = '/socket/websocket';
 const CLOSE_GRACE_MS = 2000;
@@ -46,7 +46,8 @@ export interface SocketServerDeps {
   /** Open sockets per client address. */
   readonly addressLimit: AddressLimit;
   /** The longest a frame may wait for its batched write, as load rises (src/ws/flush.ts); 0 writes every turn. */
-  readonly flushMaxMs: number;
+  /** Batches the sockets' writes (shared with the rooms' bus links, see src/main.ts). */
+  readonly scheduler: FlushScheduler;
   dispatch(hubSid: string, item: HubItem): void;
 }
 
@@ -69,7 +70,7 @@ export class SocketServer {
 
   constructor(deps: SocketServerDeps) {
     this.#deps = deps;
-    this.#scheduler = new FlushScheduler({ maxDelayMs: deps.flushMaxMs });
+    this.#scheduler = deps.scheduler;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxFrameBytes, perMessageDeflate: false, clientTracking: false });
     const sweepMs = Math.max(50, Math.min(5000, Math.floor(deps.idleTimeoutMs / 4)));
     this.#sweep = deps.clock.setInterval(() => this.#closeIdle(), sweepMs);
