@@ -16,7 +16,7 @@ import { FakeMedia } from '../../sfu/fake-media.js';
 import { joinHub, wsBase } from '../support/clients.js';
 import { createHub, startTestNode } from '../support/node.js';
 import { SfuClient } from '../support/sfu-client.js';
-import { FuzzFailure, fuzzCases, fuzzPlan, fuzzTimeoutMs, reportFuzz } from '../fuzz/fuzz-run.js';
+import { fuzzPlan, fuzzTimeoutMs, runCases } from '../fuzz/fuzz-run.js';
 import { faultLogger, nodeFaults } from '../fuzz/node-faults.js';
 import { protooFrames } from '../fuzz/protoo-frames.js';
 import { ProtooFuzzer } from '../fuzz/protoo-fuzzer.js';
@@ -48,20 +48,7 @@ describe('fuzzing the SFU signaling', () => {
       const tokens = members.map((m) => m.permsToken);
       const fuzzers = await Promise.all(members.map((m) => ProtooFuzzer.open(`${wsBase(node)}/sfu?${new URLSearchParams({ roomId: sid, peerId: m.sessionId })}`, m.permsToken)));
 
-      const cases = fuzzCases(protooFrames(peerIds, tokens), plan);
-      const started = Date.now();
-      await Promise.all(
-        fuzzers.map(async (fuzzer) => {
-          for (let next = cases.next(); !next.done; next = cases.next()) {
-            const [i, frame] = next.value;
-            const problem = await fuzzer.step(i, frame).catch((err: unknown) => String(err));
-            if (problem) throw new FuzzFailure(plan, errors, i, frame, problem);
-          }
-        }),
-      );
-      const tally: Record<string, number> = {};
-      for (const f of fuzzers) for (const [k, v] of Object.entries(f.tally)) tally[k] = (tally[k] ?? 0) + v;
-      reportFuzz(plan, Date.now() - started, tally);
+      await runCases(fuzzers, protooFrames(peerIds, tokens), plan, errors);
       await Promise.all(fuzzers.map((f) => f.close()));
 
       expect(await nodeFaults(node, errors)).toEqual([]);

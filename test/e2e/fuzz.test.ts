@@ -16,7 +16,7 @@ import { accountMaker, api } from '../support/accounts.js';
 import { disconnectAll, join, nextOn, phxSocket, profile, wsBase } from '../support/clients.js';
 import { createHub, startTestNode } from '../support/node.js';
 import { waitFor } from '../support/wait.js';
-import { FuzzFailure, fuzzCases, fuzzPlan, fuzzTimeoutMs, reportFuzz } from '../fuzz/fuzz-run.js';
+import { fuzzPlan, fuzzTimeoutMs, runCases } from '../fuzz/fuzz-run.js';
 import { faultLogger, nodeFaults } from '../fuzz/node-faults.js';
 import { socketFrames } from '../fuzz/socket-frames.js';
 import { SocketFuzzer } from '../fuzz/socket-fuzzer.js';
@@ -56,21 +56,7 @@ describe('fuzzing the socket', () => {
       const heal = async () => void (await api(node, 'PATCH', `/api/v1/hubs/${ownedSid}`, { token: admin.token, body: { hub: reopen } }));
       const moderator = SocketFuzzer.open({ base, vsn: 2, roomTopic: `hub:${ownedSid}`, joinParams: { ...profile('owner'), auth_token: owner.token }, heal });
       const fuzzers = await Promise.all([...guests, moderator]);
-      const cases = fuzzCases(socketFrames(ids), plan);
-      const started = Date.now();
-      // Each fuzzer takes the next case as soon as its last one is judged.
-      await Promise.all(
-        fuzzers.map(async (fuzzer) => {
-          for (let next = cases.next(); !next.done; next = cases.next()) {
-            const [i, frame] = next.value;
-            const problem = await fuzzer.step(i, frame).catch((err: unknown) => String(err));
-            if (problem) throw new FuzzFailure(plan, errors, i, frame, problem);
-          }
-        }),
-      );
-      const tally: Record<string, number> = {};
-      for (const f of fuzzers) for (const [k, v] of Object.entries(f.tally)) tally[k] = (tally[k] ?? 0) + v;
-      reportFuzz(plan, Date.now() - started, tally);
+      await runCases(fuzzers, socketFrames(ids), plan, errors);
       await Promise.all(fuzzers.map((f) => f.close()));
 
       expect(fuzzers.flatMap((f) => f.problems)).toEqual([]);

@@ -74,3 +74,32 @@ export function reportFuzz(plan: FuzzPlan, elapsedMs: number, tally: Readonly<Re
     .join(' ');
   process.stdout.write(`fuzz ${plan.name}: ${plan.cases} cases, seed ${plan.seed}, ${(elapsedMs / 1000).toFixed(1)} s, ${rate} cases/s; ${top}\n`);
 }
+
+/** A fuzzer that judges one case at a time and keeps a tally of outcomes. */
+export interface CaseRunner<T> {
+  readonly tally: Readonly<Record<string, number>>;
+  /** Sends case `i` and judges what came back: a problem, or null. */
+  step(i: number, input: T): Promise<string | null>;
+}
+
+/**
+ * Runs the plan's cases over `fuzzers` at once, each taking the next case as
+ * soon as its last one is judged; the first problem fails the run. Prints the
+ * report with every fuzzer's tally summed.
+ */
+export async function runCases<T>(fuzzers: readonly CaseRunner<T>[], arb: fc.Arbitrary<T>, plan: FuzzPlan, nodeErrors: readonly string[]): Promise<void> {
+  const cases = fuzzCases(arb, plan);
+  const started = Date.now();
+  await Promise.all(
+    fuzzers.map(async (fuzzer) => {
+      for (let next = cases.next(); !next.done; next = cases.next()) {
+        const [i, input] = next.value;
+        const problem = await fuzzer.step(i, input).catch((err: unknown) => String(err));
+        if (problem) throw new FuzzFailure(plan, nodeErrors, i, input, problem);
+      }
+    }),
+  );
+  const tally: Record<string, number> = {};
+  for (const f of fuzzers) for (const [k, v] of Object.entries(f.tally)) tally[k] = (tally[k] ?? 0) + v;
+  reportFuzz(plan, Date.now() - started, tally);
+}
