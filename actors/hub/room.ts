@@ -9,18 +9,17 @@
 import type { Logger } from 'pino';
 import type { ErrorCodeName } from '../../src/errors.js';
 import { ErrorCode } from '../../src/errors.js';
-import { applyDecided, arbitrate } from '../../src/core/arbiter.js';
+import { arbitrate } from '../../src/core/arbiter.js';
 import { SERVER_OWNER } from '../../src/sim/simulation.js';
 import { EntityTable } from '../../src/core/entities.js';
 import type { Envelope, InEnvelope, RoomState } from '../../src/core/mesh.js';
-import { mergeRemoteEntities, resolveLeave, snapshotMessages, type EntityMessage } from '../../src/core/entity-lifecycle.js';
+import { resolveLeave, snapshotMessages, type EntityMessage } from '../../src/core/entity-lifecycle.js';
 import type { RoomCommand } from '../../src/core/control.js';
 import { hubView, type Hub } from '../../src/core/hub.js';
 import { banFor, type BanRule } from '../../src/core/join.js';
 import { presenceMeta, type Member } from '../../src/core/member.js';
 import { hubPermissions, rolesFor, type Principal } from '../../src/core/permissions.js';
 import { countPresences } from '../../src/core/presence.js';
-import { parseSfuHost } from '../../src/core/sfu-placement.js';
 import { mergeDiffs, Presence, type PresenceDiff } from '../../src/core/presence.js';
 import { OutFrame } from '../../src/protocol/codec.js';
 import type { Payload } from '../../src/protocol/frames.js';
@@ -33,6 +32,7 @@ import type { ChannelConn } from '../channel-conn.js';
 import type { SfuHosts } from '../sfu-directory.js';
 import { hostPayload } from './host.js';
 import type { SimHost } from './sims.js';
+import { adoptState, applyNodeDown, applyRemote, publishSync, roomState } from './room-mesh.js';
 
 /** Entity limits and timing, from config. */
 export interface EntityLimits {
@@ -402,7 +402,7 @@ export class Room {
     const session = seat.member.sessionId;
     const diff = this.presence.untrack(session, seat.phxRef);
     if (!this.presence.has(session)) {
-      this.#resolveLeaver(session);
+      this.resolveLeaver(session);
       this.blocks.delete(session);
     }
     this.link.publish({ t: 'p', op: 'leave', s: session, r: seat.phxRef });
@@ -414,8 +414,8 @@ export class Room {
     for (const { from, message } of snapshotMessages(this.entities, (s) => this.isPresent(s), only)) this.push(seat, 'naf', { ...message, from_session_id: from });
   }
 
-  /** Resolves the entities of a session that has left, and tells every node (parity 3.9). */
-  #resolveLeaver(session: string): void {
+  /** Resolves the entities of a session that has left, and tells every node (parity 3.9). Also used by room-mesh.ts for a dead node's members. */
+  resolveLeaver(session: string): void {
     const { removals, handovers } = resolveLeave(this.entities, session, [...this.presence.keys()], this.deps.clock.now(), this.deps.limits.handoverLeadMs);
     this.relayDecided(removals);
     this.relayDecided(handovers);
@@ -430,58 +430,14 @@ export class Room {
     else this.blocks.delete(blocker);
   }
 
-  /** Tracks a member of another node. */
-  #addRemote(node: string, session: string, ref: string, meta: Payload): void {
-    this.remoteRefs.set(ref, { node, session });
-    this.broadcastDiff(this.presence.track(session, ref, meta));
-  }
-
-  /** Drops a member of another node; resolves to its session when that was the session's last presence. */
-  #dropRemote(ref: string): string | undefined {
-    const remote = this.remoteRefs.get(ref);
-    if (!remote) return undefined;
-    this.remoteRefs.delete(ref);
-    this.broadcastDiff(this.presence.untrack(remote.session, ref));
-    return this.presence.has(remote.session) ? undefined : remote.session;
-  }
-
-  /** Applies what another node published about this room. */
+  /** Applies what another node published about this room (actors/hub/room-mesh.ts). */
   applyRemote(env: InEnvelope): void {
-    this.seen[env.n] = env.q;
-    switch (env.t) {
-      case 'p':
-        return this.#applyRemotePresence(env);
-      case 'blk':
-        return this.setBlock(env.s, env.o, env.on);
-      case 'sync':
-        return this.#applySync(env);
-      case 'ask':
-        return this.publishSync();
-      case 'b':
-        if (env.naf === true) this.#followEntities(env);
-        this.broadcast(env.e, env.p, { from: env.f, to: env.to, isDroppable: env.d, isNaf: env.naf }, env.pj);
-        return;
-    }
-  }
-
-  /** Makes this node's view of node `env.n`'s members match what it says it has, and takes in the entities it missed. */
-  #applySync(env: Extract<Envelope, { t: 'sync' }>): void {
-    const claimed = new Set(env.e.map((x) => x.r));
-    for (const [ref, { node }] of [...this.remoteRefs]) if (node === env.n && !claimed.has(ref)) this.#dropRemote(ref);
-    for (const { s, r, m } of env.e) if (!this.remoteRefs.has(r)) this.#addRemote(env.n, s, r, m);
-    const { added, claims } = mergeRemoteEntities(this.entities, env.ents ?? []);
-    if (added.length > 0) for (const seat of this.seats.values()) this.pushEntities(seat, added);
-    // Each node merges every sync itself: these go to this node's members only.
-    for (const { from, message } of claims) {
-      this.broadcast('naf', { ...message, from_session_id: from }, { from, isNaf: true });
-      this.sims?.entitiesChanged(message);
-    }
+    applyRemote(this, env);
   }
 
   /** Tells the other nodes every member this node has in the room, and its entities. */
   publishSync(): void {
-    const e = [...this.seats.values()].map((seat) => ({ s: seat.member.sessionId, r: seat.phxRef, m: presenceMeta(seat.member) }));
-    this.link.publish({ t: 'sync', e, ents: [...this.entities.values()].filter((entity) => entity.protocol === 'naf') });
+    publishSync(this);
   }
 
   /**
@@ -490,78 +446,23 @@ export class Room {
    * node (or that one) could not hear is lost.
    */
   resync(): void {
-    this.publishSync();
+    publishSync(this);
     this.link.publish({ t: 'ask' });
   }
 
-  #applyRemotePresence(env: Extract<Envelope, { t: 'p' }>): void {
-    if (env.op === 'join' && env.m) {
-      this.#addRemote(env.n, env.s, env.r, env.m);
-    } else if (env.op === 'update' && env.m && env.pr !== undefined) {
-      this.remoteRefs.delete(env.pr);
-      this.remoteRefs.set(env.r, { node: env.n, session: env.s });
-      this.broadcastDiff(this.presence.update(env.s, env.pr, env.r, env.m));
-    } else if (env.op === 'leave') {
-      this.remoteRefs.delete(env.r);
-      this.broadcastDiff(this.presence.untrack(env.s, env.r));
-    }
-  }
-
-  /**
-   * Node `node` is down: its members leave here. Their entities are resolved
-   * by one node only, the one with the smallest id among those still holding
-   * members of the room, so clients hear each decision once; the others take
-   * it from the bus as decided.
-   */
+  /** Node `node` is down: its members leave here (actors/hub/room-mesh.ts). */
   applyNodeDown(node: string): void {
-    const gone = [...this.remoteRefs].filter(([, r]) => r.node === node).map(([ref]) => ref);
-    if (gone.length === 0) return;
-    const holders = new Set([...this.remoteRefs.values()].map((r) => r.node).filter((n) => n !== node));
-    if (this.seats.size > 0) holders.add(this.nodeId);
-    const resolver = [...holders].sort()[0];
-    const left = gone.map((ref) => this.#dropRemote(ref)).filter((s): s is string => s !== undefined);
-    if (resolver === this.nodeId) for (const session of new Set(left)) this.#resolveLeaver(session);
-  }
-
-  /** Keeps this node's entity table in step with what another node relayed. */
-  #followEntities(env: Extract<Envelope, { t: 'b' }>): void {
-    const from = env.f ?? '';
-    let message: unknown = env.p;
-    if (env.e === 'nafr') {
-      try {
-        message = JSON.parse(env.p['naf'] as string);
-      } catch {
-        return;
-      }
-    }
-    if (typeof message !== 'object' || message === null || Array.isArray(message)) return;
-    if (env.sys === true) applyDecided(this.entities, message as Payload, from);
-    else arbitrate(this.entities, message as Payload, { sender: from, isPresent: (s) => this.isPresent(s), maxEntitiesPerSession: Number.MAX_SAFE_INTEGER });
-    this.sims?.entitiesChanged(message as Payload);
+    applyNodeDown(this, node);
   }
 
   /** This node's view of the room, for a node that starts holding it. */
   state(seq: Readonly<Record<string, number>>): RoomState {
-    const presence: { node: string; s: string; r: string; m: Payload }[] = [];
-    for (const [s, entry] of Object.entries(this.presence.list())) {
-      for (const meta of entry.metas) {
-        const { phx_ref: r, phx_ref_prev: _prev, ...m } = meta;
-        presence.push({ node: this.remoteRefs.get(r)?.node ?? this.nodeId, s, r, m });
-      }
-    }
-    return { presence, entities: [...this.entities.values()], blocks: [...this.blocks].map(([k, v]) => [k, [...v]] as const), seq, host: this.hub.host };
+    return roomState(this, seq);
   }
 
   /** Takes over another node's view of the room; only before any member joined here. */
   adoptState(state: RoomState): void {
-    for (const { node, s, r, m } of state.presence) {
-      this.remoteRefs.set(r, { node, session: s });
-      this.presence.track(s, r, m);
-    }
-    for (const entity of state.entities) if (!this.entities.get(entity.networkId)) this.entities.add({ ...entity, components: { ...entity.components } });
-    for (const [blocker, targets] of state.blocks) this.blocks.set(blocker, new Set(targets));
-    // The sender heard the home's last `host` command; the store may not hold it yet.
-    if (typeof state.host === 'string' && parseSfuHost(state.host)) this.hub = { ...this.hub, host: state.host };
+    adoptState(this, state);
   }
 
   /** Ends every seat's channel with `how` and forgets them, without presence traffic (nobody is left to tell). */
