@@ -111,7 +111,8 @@ describe('hubmesh CLI', () => {
       expect(res.status).toBe(200);
       expect(((await res.json()) as { hubs: unknown[] }).hubs[0]).toMatchObject({ hub_id: sid, name: 'Lasting', user_data: { k: [1, 2] } });
     });
-  });
+    // Four processes that each open PGlite (compiling its WebAssembly) in turn; each step is bounded above.
+  }, 120_000);
 
   it('refuses invalid configuration listing every problem', async () => {
     const proc = run(['serve'], { HUBMESH_DATA_DIR: await tempDir(), HUBMESH_PORT: 'eighty', HUBMESH_RATE_BURST: '0', HUBMESH_COLOUR: 'red' });
