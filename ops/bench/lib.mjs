@@ -80,6 +80,13 @@ export function cpuSeconds(pid) {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
+/** CPU seconds the whole machine was busy so far, over all cores (from /proc/stat, in ticks of 1/100 s). */
+export function machineBusySeconds() {
+  const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = f;
+  return (user + nice + system + irq + softirq + steal) / 100;
+}
+
 /** Resident memory of process `pid` in bytes (VmRSS from /proc/<pid>/status). */
 export const rssBytes = (pid) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
 

@@ -25,6 +25,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { seededRandom } from '../../dist/src/core/random.js';
 
 const { values: o } = parseArgs({
   options: {
@@ -54,25 +55,13 @@ const WALL_HEIGHT = 1000;
 const CASE_BUDGET_MS = 60_000;
 const CASE_KILL_GRACE_MS = 30_000;
 
-/** mulberry32: small, fast, and the same sequence on every machine. */
-function makeRandom(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Boxes start in distinct cells of a 1 m grid (21 x 21 columns, 8 layers from
  * y=1 m) so no two overlap at t=0; overlapping starts would measure each
  * engine's depenetration instead of throwing and settling.
  */
 function makeScene(n, seed) {
-  const rand = makeRandom(seed);
+  const rand = seededRandom(seed);
   const between = (lo, hi) => lo + (hi - lo) * rand();
   const cells = [];
   for (let layer = 0; layer < 8; layer++) {

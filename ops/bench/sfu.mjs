@@ -13,12 +13,12 @@
 //   npm run bench:sfu -- [--consumers 25,100,200] [--seconds 10] [--loadgens 1] [--json]
 import { fork, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { cpuSeconds, machineBusySeconds } from './lib.mjs';
 
 const here = (f) => fileURLToPath(new URL(f, import.meta.url));
 const { values: o } = parseArgs({
@@ -106,18 +106,6 @@ function startLoadgen(args, deadlineMs) {
     stop: () => stop(proc, () => proc.child.connected && proc.child.send({ cmd: 'stop' })),
   };
 }
-
-// Both in clock ticks of 1/100 s (USER_HZ).
-const cpuSeconds = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
-/** CPU seconds the whole machine was busy, over all cores. */
-const machineBusySeconds = () => {
-  const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
-  const [user, nice, system, , , irq, softirq, steal] = f;
-  return (user + nice + system + irq + softirq + steal) / 100;
-};
 
 async function measure(n, dataDir) {
   const permsKey = join(dataDir, 'perms_key.pem');

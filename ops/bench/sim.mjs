@@ -27,9 +27,10 @@
 //
 //   npm run bench:sim -- [--bodies 10,100,500] [--window 2] [--rounds 3] [--warmup 1] [--seed 1] [--json]
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { seededRandom } from '../../dist/src/core/random.js';
+import { cpuSeconds, machineBusySeconds } from './lib.mjs';
 import { Socket } from 'phoenix';
 import WebSocket from 'ws';
 
@@ -77,29 +78,6 @@ async function until(predicate, timeoutMs, what) {
   }
 }
 
-/** mulberry32: a small seeded PRNG, so every run throws the same way. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-// Clock ticks of 1/100 s (USER_HZ), as the other benches read them.
-const cpuSeconds = (pid) => {
-  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return (Number(f[11]) + Number(f[12])) / 100;
-};
-/** CPU seconds the whole machine was busy, over all cores. */
-const machineBusySeconds = () => {
-  const [, ...f] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).map(Number);
-  const [user, nice, system, , , irq, softirq, steal] = f;
-  return (user + nice + system + irq + softirq + steal) / 100;
-};
 const ownCpuSeconds = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;
@@ -221,7 +199,7 @@ async function createRoom(url, n) {
 
 async function measure(n) {
   const server = startServer(Math.max(2000, n));
-  const random = prng(SEED * 100_003 + n);
+  const random = seededRandom(SEED * 100_003 + n);
   let client;
   try {
     const url = await server.listening;

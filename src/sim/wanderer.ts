@@ -14,21 +14,13 @@ import { clampNumber } from '../core/components.js';
 import type { Payload } from '../protocol/frames.js';
 import type { SimContext, SimEntity, Simulation, SimulationModule, SimulationOptions } from './simulation.js';
 import { SERVER_OWNER } from './simulation.js';
+// Seeded, so a snapshot resumes the same walk.
+import { nextRandom } from '../core/random.js';
 
 export const WANDERER_TEMPLATE = '#hubmesh-avatar';
 
 const TICK_HZ = 10;
 const ARRIVED_M = 0.3;
-
-/** A small seeded generator (mulberry32), so a snapshot resumes the same walk. */
-function nextRandom(seed: number): [value: number, seed: number] {
-  const s = (seed + 0x6d2b79f5) >>> 0;
-  let t = s;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return [((t ^ (t >>> 14)) >>> 0) / 4294967296, s];
-}
-
 
 interface Walk {
   networkId: string | null;

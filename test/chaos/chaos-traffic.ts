@@ -11,6 +11,7 @@ import { pushReply } from '../support/clients.js';
 import { uploadFile } from '../support/accounts-persist.js';
 import { within } from '../support/wait.js';
 import type { ChaosClient } from './chaos-clients.js';
+import { seededRandom } from '../../src/core/random.js';
 
 export interface AckedUpload {
   readonly fileId: string;
@@ -37,17 +38,6 @@ export interface TrafficOptions {
   readonly toysPerRoom: number;
   /** Seeds the choice of who grabs what, so a failing run can be replayed. */
   readonly seed: number;
-}
-
-/** mulberry32: a small seeded generator of numbers in [0, 1). */
-function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export const toyId = (room: number, k: number) => `toy-${room}-${k}`;
