@@ -224,17 +224,17 @@ export class HubRegistry {
     const sid = room.hub.hubSid;
     const { nodeId, log, metrics } = this.#deps;
     let buffer: InEnvelope[] | null = [];
-    const onEnvelope = (env: InEnvelope) => {
-      if (env.n === nodeId) return metrics.inc('mesh_envelopes_dropped_total');
-      this.#deps.sawNode?.(env.n);
-      if (buffer) buffer.push(env);
-      else if (!live.ref) live.early.push(env);
-      else this.#enqueue(live, { type: 'hub/remote', env });
-    };
     const onBatch = (data: Uint8Array) => {
-      const { envelopes, dropped } = decodeEnvelopes(data);
+      const { node, envelopes, dropped } = decodeEnvelopes(data);
+      if (node === nodeId) return metrics.inc('mesh_envelopes_dropped_total', undefined, envelopes.length + dropped);
       if (dropped > 0) metrics.inc('mesh_envelopes_dropped_total', undefined, dropped);
-      for (const env of envelopes) onEnvelope(env);
+      if (node === null) return;
+      this.#deps.sawNode?.(node);
+      for (const env of envelopes) {
+        if (buffer) buffer.push(env);
+        else if (!live.ref) live.early.push(env);
+        else this.#enqueue(live, { type: 'hub/remote', env });
+      }
     };
     live.subscriptions.push(await bus.subscribe(`hub.${sid}.m`, (msg) => onBatch(msg.data)));
     live.subscriptions.push(

@@ -12,9 +12,9 @@
  * envelopes (a room command) calls `flush()` first; so does the registry
  * before it stops listening to the room.
  */
-import { encodeEnvelopes, type OutEnvelope } from '../src/core/mesh.js';
+import { EnvelopeWriter, type EnvelopeBody } from '../src/core/mesh.js';
 import type { Bus } from '../src/ports/bus.js';
-import type { EnvelopeBody, RoomLink } from './hub/room.js';
+import type { RoomLink } from './hub/room.js';
 
 /**
  * Publishes the batches of every room of a node in one pass, so the bus
@@ -58,10 +58,11 @@ export interface BusRoomLinkDeps {
 
 export class BusRoomLink implements RoomLink {
   #seq: number;
-  #pending: OutEnvelope[] = [];
+  readonly #pending: EnvelopeWriter;
 
   constructor(private readonly deps: BusRoomLinkDeps) {
     this.#seq = deps.lastSeq;
+    this.#pending = new EnvelopeWriter(deps.nodeId);
   }
 
   /** The number of the last envelope published (or queued to be). */
@@ -71,14 +72,13 @@ export class BusRoomLink implements RoomLink {
 
   publish(body: EnvelopeBody, payloadJson?: string): void {
     this.#seq++;
-    if (this.#pending.push({ env: { ...body, n: this.deps.nodeId, q: this.#seq } as OutEnvelope['env'], payloadJson }) === 1) this.deps.flusher.mark(this);
+    if (this.#pending.isEmpty) this.deps.flusher.mark(this);
+    this.#pending.add(this.#seq, body, payloadJson);
   }
 
   /** Publishes what is queued now. */
   flush(): void {
-    if (this.#pending.length === 0) return;
-    const batch = this.#pending;
-    this.#pending = [];
-    this.deps.bus.publish(this.deps.subject, encodeEnvelopes(batch)).catch((err: unknown) => this.deps.onError(err));
+    if (this.#pending.isEmpty) return;
+    this.deps.bus.publish(this.deps.subject, this.#pending.take()).catch((err: unknown) => this.deps.onError(err));
   }
 }

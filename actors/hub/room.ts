@@ -12,7 +12,7 @@ import { ErrorCode } from '../../src/errors.js';
 import { arbitrate } from '../../src/core/arbiter.js';
 import { SERVER_OWNER } from '../../src/sim/simulation.js';
 import { EntityTable } from '../../src/core/entities.js';
-import type { Envelope, InEnvelope, RoomState } from '../../src/core/mesh.js';
+import type { EnvelopeBody, InEnvelope, RoomState } from '../../src/core/mesh.js';
 import { resolveLeave, snapshotMessages, type EntityMessage } from '../../src/core/entity-lifecycle.js';
 import type { RoomCommand } from '../../src/core/control.js';
 import { hubView, type Hub } from '../../src/core/hub.js';
@@ -66,10 +66,6 @@ export interface HubDeps {
   /** Base URL of room links, e.g. `http://127.0.0.1:4000`. */
   baseUrl(): string;
 }
-
-type Body<T> = T extends unknown ? Omit<T, 'n' | 'q'> : never;
-/** An envelope before the link stamps it with this node and its number. */
-export type EnvelopeBody = Body<Envelope>;
 
 /**
  * How a room tells the other nodes of the cluster what happens in it; the
