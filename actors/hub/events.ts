@@ -9,6 +9,7 @@ import { decideChat } from '../../src/core/chat.js';
 import { applyMemberEvent, MEMBER_EVENTS } from '../../src/core/member.js';
 import { ACCOUNT_EVENTS, handleAccountEvent } from './account-events.js';
 import { handleGetHost } from './host.js';
+import { holdWhileJoining } from './join.js';
 import type { Payload } from '../../src/protocol/frames.js';
 import type { HubEvent } from './hub-msg.js';
 import { handleModeration, MODERATION_EVENTS } from './moderation.js';
@@ -71,6 +72,7 @@ export function handleEvent(room: Room, msg: HubEvent): void | Promise<void> {
   const { conn, frame } = msg;
   const seat = room.seats.get(conn.connId);
   if (!seat) {
+    if (holdWhileJoining(room, conn.connId, () => handleEvent(room, msg))) return;
     // The join was refused or has not been accepted: Phoenix answers "unmatched topic".
     room.replyError(conn, frame.joinRef, frame.ref, 'UNMATCHED_TOPIC', `not joined to ${room.topic}`);
     return;

@@ -21,6 +21,8 @@ export interface HubJoin {
 export interface HubLeave {
   readonly type: 'hub/leave';
   readonly conn: ChannelConn;
+  /** The channel's join_ref as the leave named it; null when the socket closed. */
+  readonly joinRef: string | null;
   readonly ref: string | null;
 }
 

@@ -119,6 +119,10 @@ export class Room {
   invite: string | undefined;
   /** Store calls under way; the room does not stop before they come back. */
   inflight = 0;
+  /** Sessions admitted here whose join is finishing off the actor (actors/hub/join.ts), and how many joins each has so. */
+  readonly arriving = new Map<string, number>();
+  /** Sockets whose join is finishing off the actor, by connId, with what they sent meanwhile, handled in order once it is done. */
+  readonly joining = new Map<string, { readonly conn: ChannelConn; readonly joinRef: string | null; readonly held: (() => void | Promise<void>)[]; hasLeft: boolean }>();
   /** Runs `fn` on the room's actor, in order with its other items; the registry sets it. */
   defer: (fn: (room: Room) => void | Promise<void>, opts?: { readonly isBackground?: boolean }) => void = (fn) => void fn(this);
   /** The room's simulations, when the node runs any (actors/hub/sims.ts). */
@@ -465,5 +469,7 @@ export class Room {
   clear(how: 'closed' | 'errored'): void {
     for (const seat of this.seats.values()) seat.conn.endChannel(this.topic, seat.joinRef, how);
     this.seats.clear();
+    for (const { conn, joinRef } of this.joining.values()) conn.endChannel(this.topic, joinRef, how);
+    this.joining.clear();
   }
 }

@@ -14,11 +14,13 @@
 // - join: --joins fresh sockets join rooms of --room-size (presence on: each
 //   join is a presence_diff to the room), --concurrency at a time, and
 //   reports joins per second and join latency (phx_join sent to its reply)
-//   p50/p99/max, with the server's CPU over the run. This process is its
-//   load generator.
+//   p50/p99/max, with the server's CPU over the run. Before them, --warmup
+//   joins (in rooms of their own, closed again) are made and not measured,
+//   so the figures are those of a server that has been up a while, not of its
+//   first seconds of compiling code. This process is its load generator.
 //
 //   npm run bench:idle-join -- [--scenario idle|join|both] [--sockets 5000]
-//                              [--joins 2000] [--concurrency 50] [--room-size 24] [--json]
+//                              [--joins 2000] [--warmup 500] [--concurrency 50] [--room-size 24] [--json]
 //                              [--profile DIR] (the server writes a V8 CPU profile there when it stops)
 // Every process it starts is stopped by pid, and the run is bounded in time.
 import { createInterface } from 'node:readline';
@@ -32,15 +34,17 @@ const { values: o } = parseArgs({
     scenario: { type: 'string', default: 'both' },
     sockets: { type: 'string', default: '5000' },
     joins: { type: 'string', default: '2000' },
+    // Joins made, and closed, before the measured ones: the server's code is compiled and its pools warm, as in a server that has been up a while.
+    warmup: { type: 'string', default: '500' },
     concurrency: { type: 'string', default: '50' },
     'room-size': { type: 'string', default: '24' },
     json: { type: 'boolean', default: false },
     profile: { type: 'string' },
   },
 });
-const [SOCKETS, JOINS, CONCURRENCY, ROOM_SIZE] = [o.sockets, o.joins, o.concurrency, o['room-size']].map(Number);
-if (![SOCKETS, JOINS, CONCURRENCY, ROOM_SIZE].every((n) => Number.isInteger(n) && n > 0) || !['idle', 'join', 'both'].includes(o.scenario)) {
-  throw new Error('--scenario is idle, join or both; --sockets, --joins, --concurrency and --room-size take positive integers');
+const [SOCKETS, JOINS, CONCURRENCY, ROOM_SIZE, WARMUP] = [o.sockets, o.joins, o.concurrency, o['room-size'], o.warmup].map(Number);
+if (![SOCKETS, JOINS, CONCURRENCY, ROOM_SIZE].every((n) => Number.isInteger(n) && n > 0) || !(Number.isInteger(WARMUP) && WARMUP >= 0) || !['idle', 'join', 'both'].includes(o.scenario)) {
+  throw new Error('--scenario is idle, join or both; --sockets, --joins, --concurrency and --room-size take positive integers, --warmup a count (0 for none)');
 }
 // Joining is bounded by the server; a loaded two-core machine joins a few hundred sockets a second.
 const RUN_LIMIT_MS = 300_000 + (o.scenario === 'join' ? 0 : SOCKETS * 15);
@@ -193,6 +197,13 @@ async function idle() {
 async function join() {
   const { child, proc, url } = await startServer();
   try {
+    if (WARMUP > 0) {
+      const warm = await joinMany(url, WARMUP, CONCURRENCY);
+      await Promise.all(warm.sockets.map((ws) => new Promise((resolve) => {
+        ws.once('close', resolve);
+        ws.close();
+      })));
+    }
     const cpu0 = cpuS(child.pid);
     const t0 = performance.now();
     const { sockets, latencies } = await joinMany(url, JOINS, CONCURRENCY);
@@ -201,7 +212,7 @@ async function join() {
     for (const ws of sockets) ws.terminate();
     latencies.sort((a, b) => a - b);
     const ms = (v) => (v === null ? null : Math.round(v * 10) / 10);
-    return { joins: JOINS, concurrency: CONCURRENCY, joinsPerS: Math.round(JOINS / seconds), serverCpuS: cpu, p50Ms: ms(quantile(latencies, 0.5)), p99Ms: ms(quantile(latencies, 0.99)), maxMs: ms(latencies.at(-1) ?? null) };
+    return { joins: JOINS, warmupJoins: WARMUP, concurrency: CONCURRENCY, joinsPerS: Math.round(JOINS / seconds), serverCpuS: cpu, p50Ms: ms(quantile(latencies, 0.5)), p99Ms: ms(quantile(latencies, 0.99)), maxMs: ms(latencies.at(-1) ?? null) };
   } finally {
     await stopProc(proc, 10_000);
   }
@@ -220,7 +231,7 @@ async function main() {
   }
   if (result.join) {
     const r = result.join;
-    process.stdout.write(`join: ${r.joins} joins, ${r.concurrency} at a time, rooms of ${ROOM_SIZE} with presence: ${r.joinsPerS} joins/s, latency p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms, server CPU ${r.serverCpuS.toFixed(2)} s\n`);
+    process.stdout.write(`join: ${r.joins} joins after ${r.warmupJoins} to warm up, ${r.concurrency} at a time, rooms of ${ROOM_SIZE} with presence: ${r.joinsPerS} joins/s, latency p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms, server CPU ${r.serverCpuS.toFixed(2)} s\n`);
   }
 }
 

@@ -204,7 +204,7 @@ export class PhxConnection implements ChannelConn, Flushable {
     if (event === PhxEvent.LEAVE) {
       if (!this.#channels.has(topic)) return this.send(OutFrame.reply(joinRef, ref, topic, 'ok', {}));
       this.#channels.delete(topic);
-      return this.deps.dispatch(topic.slice(HUB_PREFIX.length), { type: 'hub/leave', conn: this, ref });
+      return this.deps.dispatch(topic.slice(HUB_PREFIX.length), { type: 'hub/leave', conn: this, joinRef, ref });
     }
     if (!this.#channels.has(topic)) return this.#reply(joinRef, ref, topic, 'UNMATCHED_TOPIC', `not joined to ${topic.slice(0, 64)}`);
     this.deps.dispatch(topic.slice(HUB_PREFIX.length), { type: 'hub/event', conn: this, frame, size });
@@ -286,7 +286,7 @@ export class PhxConnection implements ChannelConn, Flushable {
     this.#queue = [];
     this.#queuedBytes = 0;
     for (const topic of this.#channels.keys()) {
-      this.deps.dispatch(topic.slice(HUB_PREFIX.length), { type: 'hub/leave', conn: this, ref: null });
+      this.deps.dispatch(topic.slice(HUB_PREFIX.length), { type: 'hub/leave', conn: this, joinRef: null, ref: null });
     }
     this.#channels.clear();
     this.deps.closed(this);

@@ -4,7 +4,7 @@
  * next join.
  */
 import { describe, expect, it } from 'vitest';
-import { RawClient } from '../support/clients.js';
+import { RawClient, type Frame } from '../support/clients.js';
 import { createHub, startTestNode } from '../support/node.js';
 import { waitFor } from '../support/wait.js';
 
@@ -59,6 +59,32 @@ describe('room actors', () => {
     const state = await b.next((f) => f[3] === 'presence_state');
     expect(Object.values(state[4])).toHaveLength(1);
     expect(node.registry.size).toBe(1);
+  });
+});
+
+describe('what a socket sends while its join is finishing', () => {
+  it('is handled after the join, in order, as a Phoenix channel does', async () => {
+    const node = await startTestNode();
+    const sid = await createHub(node);
+    const a = await RawClient.open(node);
+    a.send(['1', '1', `hub:${sid}`, 'phx_join', joinPayload('a')]);
+    await a.reply('1');
+    // b does not wait for its join's reply (the perms token is still being signed) before it talks and leaves.
+    const b = await RawClient.open(node);
+    b.send(['1', '1', `hub:${sid}`, 'phx_join', joinPayload('b')]);
+    b.send(['1', '2', `hub:${sid}`, 'message', { type: 'chat', body: 'hello' }]);
+    b.send(['1', '3', `hub:${sid}`, 'phx_leave', {}]);
+    const chat = await a.next((f) => f[3] === 'message');
+    expect(chat[4]).toMatchObject({ type: 'chat', body: 'hello' });
+    const frames = b.frames as Frame[];
+    await waitFor(() => frames.some((f) => f[1] === '3' && f[3] === 'phx_reply'), 5000, 'the leave answered');
+    const replies = frames.filter((f) => f[3] === 'phx_reply');
+    expect(replies.map((f) => [f[1], f[4]['status']])).toEqual([
+      ['1', 'ok'],
+      ['3', 'ok'],
+    ]);
+    // a saw b come and go.
+    await a.next((f) => f[3] === 'presence_diff' && Object.keys(f[4]['leaves'] as object).length === 1);
   });
 });
 
