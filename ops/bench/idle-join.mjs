@@ -20,7 +20,7 @@
 //   first seconds of compiling code. This process is its load generator.
 //
 //   npm run bench:idle-join -- [--scenario idle|join|both] [--sockets 5000]
-//                              [--joins 2000] [--warmup 500] [--concurrency 50] [--room-size 24] [--json]
+//                              [--joins 2000] [--warmup 1000] [--concurrency 50] [--room-size 24] [--json]
 //                              [--profile DIR] (the server writes a V8 CPU profile there when it stops)
 // Every process it starts is stopped by pid, and the run is bounded in time.
 import { createInterface } from 'node:readline';
@@ -35,7 +35,7 @@ const { values: o } = parseArgs({
     sockets: { type: 'string', default: '5000' },
     joins: { type: 'string', default: '2000' },
     // Joins made, and closed, before the measured ones: the server's code is compiled and its pools warm, as in a server that has been up a while.
-    warmup: { type: 'string', default: '500' },
+    warmup: { type: 'string', default: '1000' },
     concurrency: { type: 'string', default: '50' },
     'room-size': { type: 'string', default: '24' },
     json: { type: 'boolean', default: false },
