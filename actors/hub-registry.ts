@@ -20,7 +20,7 @@ import { countPresences } from '../src/core/presence.js';
 import { isSid } from '../src/core/sids.js';
 import { decodeEnvelopes, decodeState, encodeState, type InEnvelope } from '../src/core/mesh.js';
 import { AppError } from '../src/errors.js';
-import type { Bus, BusSubscription } from '../src/ports/bus.js';
+import type { Bus, BusMessage, BusSubscription } from '../src/ports/bus.js';
 import type { Leases } from '../src/ports/leases.js';
 import type { Timer } from '../src/ports/clock.js';
 import type { RoomObject, Store } from '../src/ports/store.js';
@@ -71,8 +71,8 @@ class LiveRoom {
   idleTimer: Timer | undefined;
   subscriptions: BusSubscription[] = [];
   home: RoomHome | undefined;
-  /** Envelopes and commands that arrived after the state was applied but before the actor existed. */
-  early: (InEnvelope | { readonly cmd: RoomCommand })[] = [];
+  /** Envelopes, commands and state requests that arrived after the state was applied but before the actor existed. */
+  early: (InEnvelope | { readonly cmd: RoomCommand } | { readonly call: () => void })[] = [];
 
   constructor(
     readonly room: Room,
@@ -269,7 +269,16 @@ export class HubRegistry {
         log.debug({ err, hubSid: sid }, 'publish failed');
       },
     });
-    live.subscriptions.push(await bus.subscribe(`hub.${sid}.state`, (msg) => msg.respond?.(encodeState(room.state({ ...room.seen, [nodeId]: link.seq })))));
+    // Answered on the actor once it runs: envelopes this node received before the request are applied by then, and
+    // counted in `seen`. Answered at once, the state could leave out one still in the mailbox, published before the
+    // asking node listened, which that node would then never get.
+    const answer = (msg: BusMessage) => msg.respond?.(encodeState(room.state({ ...room.seen, [nodeId]: link.seq })));
+    live.subscriptions.push(
+      await bus.subscribe(`hub.${sid}.state`, (msg) => {
+        if (live.ref) this.#enqueue(live, { type: 'hub/call', fn: () => answer(msg), isBackground: true });
+        else live.early.push({ call: () => answer(msg) });
+      }),
+    );
     if (this.#deps.leases) {
       const home = new RoomHome(room, { bus, leases: this.#deps.leases, nodeId, clock: this.#deps.clock, metrics, log, leaseTtlMs: this.#deps.leaseTtlMs });
       live.home = home;
@@ -303,7 +312,11 @@ export class HubRegistry {
       },
     });
     this.#rooms.set(room.hub.hubSid, live);
-    for (const early of live.early.splice(0)) this.#enqueue(live, 'cmd' in early ? { type: 'hub/control', cmd: early.cmd } : { type: 'hub/remote', env: early });
+    for (const early of live.early.splice(0)) {
+      if ('cmd' in early) this.#enqueue(live, { type: 'hub/control', cmd: early.cmd });
+      else if ('call' in early) this.#enqueue(live, { type: 'hub/call', fn: early.call, isBackground: true });
+      else this.#enqueue(live, { type: 'hub/remote', env: early });
+    }
     room.defer = (fn, opts) => this.#enqueue(live, { type: 'hub/call', fn, isBackground: opts?.isBackground === true });
     this.#startSims(live);
     this.#deps.log.info({ hubSid: room.hub.hubSid }, 'hub started');

@@ -52,7 +52,11 @@ export function checkPresence(clients: readonly ChaosClient[]): CheckResult {
     for (const c of members) {
       if (!c.isJoined) continue;
       const seen = c.presentSessions().sort();
-      if (seen.join(',') !== expected) wrong.push(`room ${room}: client ${c.spec.index} on node ${c.spec.node} lists ${seen.length} of ${expected.split(',').length}`);
+      if (seen.join(',') === expected) continue;
+      const want = new Set(expected.split(','));
+      const extra = seen.filter((s) => !want.has(s));
+      const missing = [...want].filter((s) => !seen.includes(s));
+      wrong.push(`room ${room}: client ${c.spec.index} on node ${c.spec.node} lists ${seen.length} of ${want.size}${extra.length > 0 ? `, extra ${extra.join(' ')}` : ''}${missing.length > 0 ? `, missing ${missing.join(' ')}` : ''}`);
     }
   }
   return { name: 'presence', ok: wrong.length === 0, detail: wrong.length === 0 ? `${clients.length} clients each list exactly their room's members` : sample(wrong) };
